@@ -1,0 +1,245 @@
+"""Account operations: registration, credentials, token rotation, roles."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graphql_api.accounts.models import RefreshToken, Role, User
+from graphql_api.accounts.security import (
+    TokenSigner,
+    hash_password,
+    new_refresh_token,
+    token_digest,
+    verify_password,
+)
+from graphql_api.core.errors import ErrorCode, Forbidden, UserError, UserInputError
+from graphql_api.core.models import utcnow
+from graphql_api.core.pagination import Page, PageArgs, SortKey, build_page, keyset_statement
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128
+# The most common passwords that otherwise pass the length rule.
+_COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890", "password12", "password123", "password1234", "qwertyuiop", "1q2w3e4r5t",
+        "iloveyou12", "123456789a", "abcdefghij", "passw0rd12", "qwerty1234", "letmein123",
+        "welcome123", "admin12345", "football12", "monkey1234", "1qaz2wsx3edc", "zaq12wsxcde",
+    }
+)
+
+
+def normalize_email(email: str) -> str:
+    try:
+        result = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise UserInputError.single("email", ErrorCode.INVALID, str(exc)) from None
+    return result.normalized.lower()
+
+
+def password_problems(password: str, email: str = "") -> list[str]:
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        problems.append(f"at most {MAX_PASSWORD_LENGTH} characters")
+    if not any(c.isalpha() for c in password) or all(c.isalpha() for c in password):
+        problems.append("both letters and digits or symbols")
+    if password.lower() in _COMMON_PASSWORDS:
+        problems.append("not a commonly used password")
+    local = email.split("@", 1)[0].lower()
+    if len(local) >= 4 and local in password.lower():
+        problems.append("not containing your email address")
+    return problems
+
+
+def check_password(password: str, email: str = "") -> None:
+    problems = password_problems(password, email)
+    if problems:
+        raise UserInputError.single(
+            "password", ErrorCode.PASSWORD_TOO_WEAK, "Password must have " + ", ".join(problems) + "."
+        )
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email == email.strip().lower()))
+    return result.scalar_one_or_none()
+
+
+async def register(
+    session: AsyncSession, email: str, password: str, name: str, role: Role = Role.CUSTOMER
+) -> User:
+    errors: list[UserError] = []
+    try:
+        email = normalize_email(email)
+    except UserInputError as exc:
+        errors += exc.errors
+    name = name.strip()
+    if not name:
+        errors.append(UserError(field=["name"], code=ErrorCode.REQUIRED, message="Name is required."))
+    elif len(name) > 200:
+        errors.append(UserError(field=["name"], code=ErrorCode.TOO_LONG, message="Name is too long."))
+    problems = password_problems(password, email)
+    if problems:
+        errors.append(
+            UserError(
+                field=["password"],
+                code=ErrorCode.PASSWORD_TOO_WEAK,
+                message="Password must have " + ", ".join(problems) + ".",
+            )
+        )
+    if errors:
+        raise UserInputError(errors)
+    if await get_user_by_email(session, email) is not None:
+        raise UserInputError.single(
+            "email", ErrorCode.DUPLICATE, "An account with this email already exists."
+        )
+    user = User(email=email, name=name, password_hash=hash_password(password), role=role.value)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    user = await get_user_by_email(session, email)
+    ok = verify_password(password, user.password_hash if user else None)
+    if user is None or not ok or not user.is_active:
+        # One message for every cause, so the endpoint does not reveal which emails exist.
+        raise UserInputError.single(
+            None, ErrorCode.INVALID_CREDENTIALS, "Invalid email or password."
+        )
+    return user
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    user: User
+
+
+async def issue_tokens(
+    session: AsyncSession, signer: TokenSigner, user: User, family: str | None = None
+) -> TokenPair:
+    assert user.id is not None
+    refresh = new_refresh_token()
+    session.add(
+        RefreshToken(
+            token_hash=token_digest(refresh),
+            family=family or secrets.token_hex(16),
+            user_id=user.id,
+            expires_at=utcnow() + signer.refresh_ttl,
+        )
+    )
+    await session.flush()
+    return TokenPair(signer.issue_access(user.id, user.role), refresh, user)
+
+
+class RefreshTokenReused(Exception):
+    """A rotated refresh token came back: the caller revokes its family (see `revoke_family_of`)."""
+
+
+def _invalid_refresh() -> UserInputError:
+    return UserInputError.single(
+        "refreshToken", ErrorCode.INVALID_TOKEN, "The refresh token is invalid or expired."
+    )
+
+
+async def rotate_refresh_token(
+    session: AsyncSession, signer: TokenSigner, refresh_token: str
+) -> TokenPair:
+    """Exchange a refresh token for a new pair; each refresh token works once.
+
+    The conditional UPDATE is the lock: of two concurrent refreshes with one token only one
+    succeeds. Presenting an already-rotated token revokes its whole family (theft detection).
+    """
+    now = utcnow()
+    digest = token_digest(refresh_token)
+    claimed = await session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.token_hash == digest,
+            RefreshToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            RefreshToken.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .returning(RefreshToken.user_id, RefreshToken.family)
+    )
+    row = claimed.first()
+    if row is None:
+        stored = (
+            await session.execute(select(RefreshToken).where(RefreshToken.token_hash == digest))
+        ).scalar_one_or_none()
+        if stored is not None and stored.revoked_at is not None:
+            raise RefreshTokenReused()
+        raise _invalid_refresh()
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise _invalid_refresh()
+    return await issue_tokens(session, signer, user, family=row.family)
+
+
+async def revoke_family(session: AsyncSession, family: str) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=utcnow())
+    )
+
+
+async def revoke_family_of(session: AsyncSession, refresh_token: str) -> None:
+    family = await session.scalar(
+        select(RefreshToken.family).where(RefreshToken.token_hash == token_digest(refresh_token))
+    )
+    if family is not None:
+        await revoke_family(session, family)
+
+
+async def revoke_refresh_token(session: AsyncSession, refresh_token: str) -> None:
+    """Log out: the token's whole family stops working."""
+    stored = (
+        await session.execute(
+            select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))
+        )
+    ).scalar_one_or_none()
+    if stored is None:
+        raise _invalid_refresh()
+    await revoke_family(session, stored.family)
+
+
+USER_ORDER = SortKey(columns=[User.id], descending=False)  # type: ignore[list-item]
+
+
+async def list_users(session: AsyncSession, page: PageArgs) -> Page[User]:
+    rows = await session.execute(keyset_statement(select(User), USER_ORDER, page))
+    return build_page(list(rows.scalars()), page, lambda u: [u.id])
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def update_role(session: AsyncSession, actor: User, target_id: int, role: Role) -> User:
+    actor_role = Role(actor.role)
+    if not actor_role.is_admin:
+        raise Forbidden()
+    target = await session.get(User, target_id)
+    if target is None:
+        raise UserInputError.single("id", ErrorCode.NOT_FOUND, "User not found.")
+    if target.id == actor.id:
+        raise UserInputError.single("id", ErrorCode.FORBIDDEN, "You cannot change your own role.")
+    # Only a super admin grants or takes away administrative roles.
+    if (role.is_admin or Role(target.role).is_admin) and actor_role is not Role.SUPER_ADMIN:
+        raise Forbidden("Only a super admin can grant or revoke administrative roles.")
+    target.role = role.value
+    session.add(target)
+    await session.flush()
+    return target

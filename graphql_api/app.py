@@ -1,0 +1,69 @@
+"""The Starlette app: /graphql (HTTP, GraphiQL, websocket), /health and /ready."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from graphql_api.accounts.security import TokenSigner
+from graphql_api.catalog.subscribers import register_catalog_subscribers
+from graphql_api.core.resources import Resources
+from graphql_api.core.settings import Settings, get_settings
+from graphql_api.http import GraphQLHTTP
+from graphql_api.schema import build_schema
+from graphql_api.websocket import GraphQLWebSocket
+from workers.functions import JOB_FUNCTIONS
+
+log = logging.getLogger(__name__)
+
+
+async def health(_: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> JSONResponse:
+    resources: Resources = request.app.state.resources
+    checks = await resources.readiness()
+    serving = checks["database"] == "ok"
+    body = {"status": "ready" if serving else "unavailable", "checks": checks}
+    return JSONResponse(body, status_code=200 if serving else 503)
+
+
+async def open_resources(settings: Settings) -> Resources:
+    resources = await Resources.open(settings, JOB_FUNCTIONS)
+    register_catalog_subscribers(resources)
+    return resources
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    schema = build_schema(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.resources = await open_resources(settings)
+        try:
+            yield
+        finally:
+            await app.state.resources.close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", GraphQLHTTP(schema, settings.graphiql_enabled).endpoint,
+                  methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings.allowed_origins)),
+            Route("/health", health),
+            Route("/ready", ready),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.signer = TokenSigner(settings)
+    return app

@@ -1,0 +1,52 @@
+"""Catalog tables: categories and products."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Index, Integer, Numeric, String, Text
+from sqlmodel import Field, SQLModel
+
+from graphql_api.core.models import JsonType, MoneyType, TimestampType, utcnow
+
+
+class Category(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_column=Column(String(120), unique=True, nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TimestampType)
+
+
+class Product(SQLModel, table=True):
+    __table_args__ = (
+        # Keyset pagination walks (deleted_at, sort column, id) for every sort.
+        Index("ix_product_live_name", "deleted_at", "name", "id"),
+        Index("ix_product_live_price", "deleted_at", "price", "id"),
+        Index("ix_product_live_created", "deleted_at", "created_at", "id"),
+        Index("ix_product_live_stock", "deleted_at", "stock", "id"),
+        Index("ix_product_live_rating", "deleted_at", "rating", "id"),
+        Index("ix_product_category", "category_id"),
+        Index("ix_product_brand", "brand"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    slug: str = Field(sa_column=Column(String(255), unique=True, nullable=False))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    price: Decimal = Field(sa_type=MoneyType)
+    currency: str = Field(default="USD", sa_column=Column(String(3), nullable=False, default="USD"))
+    discount_percent: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    stock: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    brand: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    category_id: int | None = Field(default=None, foreign_key="category.id", nullable=True)
+    tags: list[str] = Field(default_factory=list, sa_type=JsonType)
+    images: list[str] = Field(default_factory=list, sa_type=JsonType)
+    rating: Decimal = Field(default=Decimal("0"), sa_type=Numeric(3, 2))
+    review_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TimestampType)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=TimestampType)
+    # Soft delete: a deleted product leaves every read but stays for orders and audits.
+    deleted_at: datetime | None = Field(default=None, sa_type=TimestampType, nullable=True)

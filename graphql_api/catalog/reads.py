@@ -1,0 +1,129 @@
+"""Catalog reads through the cache.
+
+Every catalog key carries the catalog generation; a product write bumps it, which retires every
+cached page and product at once, in every process sharing the cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql_api.catalog import service
+from graphql_api.catalog.records import CategoryRecord, ProductRecord
+from graphql_api.core.pagination import Page, PageArgs
+from graphql_api.core.resources import Resources
+
+GENERATION_KEY = "catalog:generation"
+
+
+async def invalidate_catalog(resources: Resources) -> None:
+    await resources.cache.increment(GENERATION_KEY)
+
+
+_product = ProductRecord.from_json
+
+
+class CatalogReads:
+    """One per request: it reads the generation once and reuses it."""
+
+    def __init__(self, resources: Resources) -> None:
+        self.resources = resources
+        self.cache = resources.cache
+        self._generation: int | None = None
+        self._generation_read = False
+
+    def reset(self) -> None:
+        """Forget the generation (a long-lived subscription reads afresh after each change)."""
+        self._generation_read = False
+
+    async def _prefix(self) -> str | None:
+        if not self._generation_read:
+            self._generation_read = True
+            generation = await self.cache.get(GENERATION_KEY)
+            if generation is None:
+                # First reader (or an evicted key): start a generation; a failure means no cache.
+                generation = await self.cache.increment(GENERATION_KEY)
+            self._generation = generation
+        return None if self._generation is None else f"catalog:{self._generation}"
+
+    async def products_page(
+        self, query: service.ProductQuery, sort: service.ProductSort, page: PageArgs
+    ) -> Page[ProductRecord]:
+        prefix = await self._prefix()
+        key = f"{prefix}:page:{query.cache_key()}:{sort.field.value}:{sort.descending}:{page}"
+        if prefix is not None and (hit := await self.cache.get(key)) is not None:
+            return Page([_product(r) for r in hit["rows"]], hit["cursors"], hit["has_next"],
+                        hit["has_previous"])
+        async with self.resources.db.session() as session:
+            result = await service.list_products(session, query, sort, page)
+        if prefix is not None:
+            await self.cache.set(key, {
+                "rows": [p.to_json() for p in result.rows],
+                "cursors": result.cursors,
+                "has_next": result.has_next,
+                "has_previous": result.has_previous,
+            })
+        return result
+
+    async def products_count(self, query: service.ProductQuery) -> int:
+        async def count() -> int:
+            async with self.resources.db.session() as session:
+                return await service.count_products(session, query)
+
+        prefix = await self._prefix()
+        if prefix is None:
+            return await count()
+        return int(await self.cache.get_or_set(f"{prefix}:count:{query.cache_key()}", count))
+
+    async def products_by_ids(self, ids: list[int]) -> dict[int, ProductRecord]:
+        prefix = await self._prefix()
+        found: dict[int, ProductRecord] = {}
+        if prefix is not None:
+            hits = await self.cache.multi_get([f"{prefix}:product:{i}" for i in ids])
+            found = {i: _product(h) for i, h in zip(ids, hits, strict=True) if h is not None}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            async with self.resources.db.session() as session:
+                loaded = await service.products_by_ids(session, missing)
+            found.update(loaded)
+            if prefix is not None:
+                for pid, product in loaded.items():
+                    await self.cache.set(f"{prefix}:product:{pid}", product.to_json())
+        return found
+
+    async def product_by(self, *, sku: str | None = None, slug: str | None = None
+                         ) -> ProductRecord | None:
+        async def load() -> dict[str, Any] | None:
+            async with self.resources.db.session() as session:
+                product = await service.product_by(session, sku=sku, slug=slug)
+            return None if product is None else product.to_json()
+
+        prefix = await self._prefix()
+        if prefix is None:
+            data = await load()
+        else:
+            data = await self.cache.get_or_set(f"{prefix}:product-by:{sku}:{slug}", load)
+        return None if data is None else _product(data)
+
+    async def categories(self) -> list[CategoryRecord]:
+        async def load() -> list[dict[str, Any]]:
+            async with self.resources.db.session() as session:
+                return [c.to_json() for c in await service.all_categories(session)]
+
+        prefix = await self._prefix()
+        rows = await load() if prefix is None else await self.cache.get_or_set(
+            f"{prefix}:categories", load
+        )
+        return [CategoryRecord.from_json(r) for r in rows]
+
+    async def category_counts(self) -> dict[int, int]:
+        async def load() -> dict[str, int]:
+            async with self.resources.db.session() as session:
+                counts = await service.product_counts_by_category(session)
+            return {str(k): v for k, v in counts.items()}  # JSON object keys are strings
+
+        prefix = await self._prefix()
+        raw = await load() if prefix is None else await self.cache.get_or_set(
+            f"{prefix}:category-counts", load
+        )
+        return {int(k): int(v) for k, v in raw.items()}

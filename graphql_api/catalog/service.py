@@ -1,0 +1,335 @@
+"""Catalog operations on a session: product queries, validation and writes. No GraphQL here."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import ColumnElement, Select, exists, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graphql_api.catalog.models import Category, Product
+from graphql_api.catalog.records import (
+    CategoryRecord,
+    ProductRecord,
+    category_record,
+    product_record,
+    select_categories,
+    select_products,
+)
+from graphql_api.core.errors import ErrorCode, UserError, UserInputError
+from graphql_api.core.models import utcnow
+from graphql_api.core.pagination import Page, PageArgs, SortKey, build_page, keyset_statement
+
+
+class SortField(Enum):
+    NAME = "name"
+    PRICE = "price"
+    CREATED_AT = "created_at"
+    STOCK = "stock"
+    RATING = "rating"
+
+
+@dataclass(frozen=True)
+class ProductQuery:
+    """Filters of a product listing; every field narrows the result (AND)."""
+
+    category_id: int | None = None
+    category_slug: str | None = None
+    brand: str | None = None
+    name_contains: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool | None = None
+    tags: tuple[str, ...] = ()
+
+    def cache_key(self) -> str:
+        return repr(tuple(getattr(self, f) for f in self.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class ProductSort:
+    field: SortField = SortField.CREATED_AT
+    descending: bool = True
+
+    def key(self) -> SortKey:
+        column = getattr(Product, self.field.value)
+        return SortKey(columns=[column, Product.id], descending=self.descending)
+
+    def values(self, product: ProductRecord) -> list[Any]:
+        return [getattr(product, self.field.value), product.id]
+
+
+_live = Product.deleted_at.is_(None)  # type: ignore[union-attr]
+
+
+def live_products() -> Select[Any]:
+    return select_products().where(_live)
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return Product.tags.contains([tag])  # type: ignore[attr-defined, no-any-return]
+    # SQLite keeps JSON as text: look inside it with the json_each table function.
+    each = func.json_each(Product.tags).table_valued("value")
+    return exists(select(literal(1)).select_from(each).where(each.c.value == tag))
+
+
+def _filtered(stmt: Select[Any], query: ProductQuery, dialect: str) -> Select[Any]:
+    if query.category_id is not None:
+        stmt = stmt.where(Product.category_id == query.category_id)
+    if query.category_slug is not None:
+        category_ids = select(Category.id).where(Category.slug == query.category_slug)
+        stmt = stmt.where(Product.category_id.in_(category_ids.scalar_subquery()))  # type: ignore[union-attr]
+    if query.brand:
+        stmt = stmt.where(func.lower(Product.brand) == query.brand.lower())
+    if query.name_contains:
+        pattern = f"%{_escape_like(query.name_contains.strip())}%"
+        stmt = stmt.where(Product.name.ilike(pattern, escape="\\"))  # type: ignore[attr-defined]
+    if query.min_price is not None:
+        stmt = stmt.where(Product.price >= query.min_price)
+    if query.max_price is not None:
+        stmt = stmt.where(Product.price <= query.max_price)
+    if query.in_stock is True:
+        stmt = stmt.where(Product.stock > 0)
+    elif query.in_stock is False:
+        stmt = stmt.where(Product.stock <= 0)
+    for tag in query.tags:
+        stmt = stmt.where(_has_tag(dialect, tag))
+    return stmt
+
+
+async def list_products(
+    session: AsyncSession, query: ProductQuery, sort: ProductSort, page: PageArgs
+) -> Page[ProductRecord]:
+    stmt = keyset_statement(_filtered(live_products(), query, _dialect(session)), sort.key(), page)
+    rows = [product_record(r) for r in await session.execute(stmt)]
+    return build_page(rows, page, sort.values)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def count_products(session: AsyncSession, query: ProductQuery) -> int:
+    stmt = _filtered(select(func.count()).select_from(Product).where(_live), query, _dialect(session))
+    return int(await session.scalar(stmt) or 0)
+
+
+async def products_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, ProductRecord]:
+    rows = await session.execute(live_products().where(Product.id.in_(ids)))  # type: ignore[union-attr]
+    return {r.id: r for r in map(product_record, rows)}
+
+
+async def product_by(session: AsyncSession, *, sku: str | None = None, slug: str | None = None
+                     ) -> ProductRecord | None:
+    stmt = live_products()
+    if sku is not None:
+        stmt = stmt.where(Product.sku == sku)
+    if slug is not None:
+        stmt = stmt.where(Product.slug == slug)
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else product_record(row)
+
+
+async def all_categories(session: AsyncSession) -> list[CategoryRecord]:
+    rows = await session.execute(select_categories().order_by(Category.name))
+    return [category_record(r) for r in rows]
+
+
+async def product_counts_by_category(session: AsyncSession) -> dict[int, int]:
+    stmt = (
+        select(Product.category_id, func.count())
+        .where(_live, Product.category_id.is_not(None))  # type: ignore[union-attr]
+        .group_by(Product.category_id)
+    )
+    return {int(cid): int(n) for cid, n in (await session.execute(stmt)).all()}
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_TAGS = 20
+MAX_IMAGES = 20
+
+
+def slugify(value: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:200] or "product"
+
+
+@dataclass
+class ProductInput:
+    """A create (every required field set) or a partial update (only the fields given)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _money(value: Any, name: str, errors: list[UserError]) -> Decimal | None:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.append(UserError(field=[name], code=ErrorCode.INVALID, message="Not a number."))
+        return None
+    if not amount.is_finite() or amount < 0:
+        errors.append(
+            UserError(field=[name], code=ErrorCode.OUT_OF_RANGE, message="Price must be >= 0.")
+        )
+        return None
+    if amount.as_tuple().exponent < -2 or amount >= Decimal("1e10"):  # type: ignore[operator]
+        errors.append(
+            UserError(field=[name], code=ErrorCode.INVALID,
+                      message="Price allows at most 2 decimal places and 10 integer digits.")
+        )
+        return None
+    return amount
+
+
+def _validate(values: dict[str, Any], creating: bool) -> tuple[dict[str, Any], list[UserError]]:
+    errors: list[UserError] = []
+    clean: dict[str, Any] = {}
+
+    def err(name: str, code: ErrorCode, message: str) -> None:
+        errors.append(UserError(field=[name], code=code, message=message))
+
+    required = ("sku", "name", "price") if creating else ()
+    for name in required:
+        if values.get(name) is None:
+            err(name, ErrorCode.REQUIRED, f"{name} is required.")
+    for name in ("sku", "name", "price", "stock", "discount_percent"):
+        if not creating and name in values and values[name] is None:
+            err(name, ErrorCode.REQUIRED, f"{name} cannot be null.")
+
+    if values.get("sku") is not None:
+        sku = str(values["sku"]).strip()
+        if not SKU_PATTERN.match(sku):
+            err("sku", ErrorCode.INVALID, "SKU must be 1-64 letters, digits, '.', '_' or '-'.")
+        clean["sku"] = sku
+    if values.get("name") is not None:
+        name = str(values["name"]).strip()
+        if not name:
+            err("name", ErrorCode.REQUIRED, "Name cannot be blank.")
+        elif len(name) > 255:
+            err("name", ErrorCode.TOO_LONG, "Name must be at most 255 characters.")
+        clean["name"] = name
+    if "description" in values:
+        description = values["description"] or ""
+        if len(description) > 20_000:
+            err("description", ErrorCode.TOO_LONG, "Description must be at most 20000 characters.")
+        clean["description"] = description
+    if values.get("price") is not None:
+        clean["price"] = _money(values["price"], "price", errors)
+    if values.get("stock") is not None:
+        if values["stock"] < 0:
+            err("stock", ErrorCode.OUT_OF_RANGE, "Stock must be >= 0.")
+        clean["stock"] = values["stock"]
+    if values.get("discount_percent") is not None:
+        if not 0 <= values["discount_percent"] <= 100:
+            err("discountPercent", ErrorCode.OUT_OF_RANGE, "Discount must be between 0 and 100.")
+        clean["discount_percent"] = values["discount_percent"]
+    if "brand" in values:
+        brand = (values["brand"] or "").strip() or None
+        if brand and len(brand) > 120:
+            err("brand", ErrorCode.TOO_LONG, "Brand must be at most 120 characters.")
+        clean["brand"] = brand
+    if "tags" in values:
+        tags = list(dict.fromkeys(t.strip().lower() for t in values["tags"] or [] if t.strip()))
+        if len(tags) > MAX_TAGS or any(len(t) > 50 for t in tags):
+            err("tags", ErrorCode.INVALID, f"At most {MAX_TAGS} tags of at most 50 characters.")
+        clean["tags"] = tags
+    if "images" in values:
+        images = list(values["images"] or [])
+        bad = [u for u in images if urlparse(u).scheme not in ("http", "https") or len(u) > 2000]
+        if len(images) > MAX_IMAGES or bad:
+            err("images", ErrorCode.INVALID, f"At most {MAX_IMAGES} http(s) image URLs.")
+        clean["images"] = images
+    if "category_id" in values:
+        clean["category_id"] = values["category_id"]
+    # camelCase field paths for clients
+    for e in errors:
+        if e.field == ["discount_percent"]:
+            e.field = ["discountPercent"]
+    return clean, errors
+
+
+async def _check_references(
+    session: AsyncSession, clean: dict[str, Any], product_id: int | None, errors: list[UserError]
+) -> None:
+    if "sku" in clean:
+        taken = select(Product.id).where(Product.sku == clean["sku"])
+        if product_id is not None:
+            taken = taken.where(Product.id != product_id)
+        if await session.scalar(taken) is not None:
+            errors.append(UserError(field=["sku"], code=ErrorCode.DUPLICATE,
+                                    message="A product with this SKU already exists."))
+    if clean.get("category_id") is not None and await session.get(
+        Category, clean["category_id"]
+    ) is None:
+        errors.append(UserError(field=["categoryId"], code=ErrorCode.NOT_FOUND,
+                                message="Category not found."))
+
+
+async def _unique_slug(session: AsyncSession, name: str, sku: str, product_id: int | None) -> str:
+    base = slugify(name)
+    for candidate in (base, f"{base}-{slugify(sku)}"):
+        stmt = select(Product.id).where(Product.slug == candidate)
+        if product_id is not None:
+            stmt = stmt.where(Product.id != product_id)
+        if await session.scalar(stmt) is None:
+            return candidate
+    return f"{base}-{slugify(sku)}-{product_id or 'n'}"
+
+
+async def create_product(session: AsyncSession, values: dict[str, Any]) -> Product:
+    clean, errors = _validate(values, creating=True)
+    if not errors:
+        await _check_references(session, clean, None, errors)
+    if errors:
+        raise UserInputError(errors)
+    product = Product(**clean)
+    product.slug = await _unique_slug(session, product.name, product.sku, None)
+    session.add(product)
+    await session.flush()
+    return product
+
+
+async def get_live_product(session: AsyncSession, product_id: int) -> Product:
+    product = await session.get(Product, product_id)
+    if product is None or product.deleted_at is not None:
+        raise UserInputError.single("id", ErrorCode.NOT_FOUND, "Product not found.")
+    return product
+
+
+async def update_product(session: AsyncSession, product_id: int, values: dict[str, Any]) -> Product:
+    product = await get_live_product(session, product_id)
+    clean, errors = _validate(values, creating=False)
+    if not errors:
+        await _check_references(session, clean, product_id, errors)
+    if errors:
+        raise UserInputError(errors)
+    for name, value in clean.items():
+        setattr(product, name, value)
+    if "name" in clean:
+        product.slug = await _unique_slug(session, product.name, product.sku, product_id)
+    product.updated_at = utcnow()
+    session.add(product)
+    await session.flush()
+    return product
+
+
+async def delete_product(session: AsyncSession, product_id: int) -> Product:
+    product = await get_live_product(session, product_id)
+    product.deleted_at = utcnow()
+    product.updated_at = product.deleted_at
+    session.add(product)
+    await session.flush()
+    return product

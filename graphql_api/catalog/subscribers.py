@@ -1,0 +1,21 @@
+"""What follows a catalog write: the cache forgets, and the cache-warming job is queued."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql_api.catalog.reads import invalidate_catalog
+from graphql_api.core.events import PRODUCT_CHANGED
+from graphql_api.core.resources import Resources
+
+
+def register_catalog_subscribers(resources: Resources) -> None:
+    async def forget_cached_catalog(_: dict[str, Any]) -> None:
+        await invalidate_catalog(resources)
+
+    async def queue_cache_warming(_: dict[str, Any]) -> None:
+        # One queued warm-up at a time: a burst of writes warms once.
+        await resources.jobs.enqueue("warm_catalog_cache", job_id="warm_catalog_cache")
+
+    resources.events.on(PRODUCT_CHANGED, forget_cached_catalog)
+    resources.events.on(PRODUCT_CHANGED, queue_cache_warming)

@@ -1,0 +1,189 @@
+"""`graphql-api` / `python -m graphql_api`: serve, migrate, seed, create-admin, export-schema, worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+from graphql_api.core.settings import ConfigurationError, Settings, get_settings
+
+log = logging.getLogger("graphql_api")
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema.graphql"
+
+
+def export_schema_text(settings: Settings) -> str:
+    from graphql_api.schema import build_schema
+
+    return build_schema(settings).as_str() + "\n"
+
+
+async def _prepare(settings: Settings) -> None:
+    """Embedded start-up: migrate the SQLite file and load the demo catalog the first time."""
+    from graphql_api.core.migrate import upgrade
+
+    if settings.should_auto_migrate:
+        await upgrade(settings)
+    if settings.should_seed_demo:
+        from graphql_api.catalog.seed import seed_demo_catalog
+        from graphql_api.core.database import Database
+
+        db = Database(settings)
+        try:
+            result = await seed_demo_catalog(db)
+        finally:
+            await db.close()
+        if result.products_created:
+            log.info("loaded the demo catalog: %d products", result.products_created)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    asyncio.run(_prepare(settings))
+    settings.signing_secret()  # create the embedded secret once, before workers race for it
+    uvicorn.run(
+        "graphql_api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=None if args.reload else args.workers,
+        reload=args.reload,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
+    from graphql_api.core.migrate import upgrade
+
+    asyncio.run(upgrade(settings))
+    print("database is at the latest revision")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from graphql_api.catalog.seed import seed_demo_catalog
+    from graphql_api.core.database import Database
+
+    async def run() -> None:
+        db = Database(settings)
+        try:
+            result = await seed_demo_catalog(db, products=args.products)
+        finally:
+            await db.close()
+        print(f"categories created: {result.categories_created}, "
+              f"products created: {result.products_created}")
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
+    from graphql_api.accounts import service
+    from graphql_api.accounts.models import Role
+    from graphql_api.core.database import Database
+    from graphql_api.core.errors import UserInputError
+
+    password = args.password or getpass.getpass("Password: ")
+
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            async with db.transaction() as session:
+                role = Role(args.role)
+                user = await service.get_user_by_email(session, args.email)
+                if user is None:
+                    user = await service.register(session, args.email, password,
+                                                  args.name or args.email.split("@")[0], role)
+                else:
+                    service.check_password(password, user.email)
+                    user.role = role.value
+                    user.password_hash = service.hash_password(password)
+                    session.add(user)
+        except UserInputError as exc:
+            for error in exc.errors:
+                print(f"error: {error.message}", file=sys.stderr)
+            return 1
+        finally:
+            await db.close()
+        print(f"{user.email} is now {role.name}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    text = export_schema_text(settings)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.redis_url:
+        print("error: set REDIS_URL to run arq workers (embedded mode runs jobs in-process)",
+              file=sys.stderr)
+        return 2
+    from arq.worker import run_worker
+
+    from workers.settings import WorkerSettings
+
+    run_worker(WorkerSettings, burst=args.burst)  # type: ignore[arg-type]
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graphql-api", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP/websocket server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--reload", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="load the demo catalog (idempotent)")
+    seed.add_argument("--products", type=int, default=1000)
+    seed.set_defaults(func=cmd_seed)
+
+    admin = sub.add_parser("create-admin", help="create or promote an administrator")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", help="prompted for when omitted")
+    admin.add_argument("--name")
+    admin.add_argument("--role", choices=["admin", "super_admin"], default="admin")
+    admin.set_defaults(func=cmd_create_admin)
+
+    export = sub.add_parser("export-schema", help="write the SDL")
+    export.add_argument("--output", default=str(SCHEMA_PATH))
+    export.set_defaults(func=cmd_export_schema)
+
+    worker = sub.add_parser("worker", help="run an arq worker (needs REDIS_URL)")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    return int(args.func(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

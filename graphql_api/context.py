@@ -1,0 +1,64 @@
+"""The per-request context: the caller, the process resources and fresh DataLoaders."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from graphql_api.accounts.models import User
+from graphql_api.accounts.security import AccessClaims, TokenError, TokenSigner
+from graphql_api.catalog.loaders import CatalogLoaders
+from graphql_api.catalog.reads import CatalogReads
+from graphql_api.core.errors import Unauthenticated
+from graphql_api.core.resources import Resources
+
+
+@dataclass
+class Context:
+    resources: Resources
+    signer: TokenSigner
+    token: str | None = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    _user: User | None = None
+    _user_loaded: bool = False
+
+    @cached_property
+    def claims(self) -> AccessClaims | None:
+        """The verified token's claims; a token that is present but invalid fails the request."""
+        if self.token is None:
+            return None
+        try:
+            return self.signer.verify_access(self.token)
+        except TokenError:
+            raise Unauthenticated("Invalid or expired access token.") from None
+
+    async def user(self) -> User | None:
+        """The caller, read from the database once per request (so a role change applies now)."""
+        if not self._user_loaded:
+            claims = self.claims
+            if claims is not None:
+                async with self.resources.db.session() as session:
+                    user = await session.get(User, claims.user_id)
+                if user is None or not user.is_active:
+                    raise Unauthenticated("This account no longer exists or is disabled.")
+                self._user = user
+            self._user_loaded = True
+        return self._user
+
+    @cached_property
+    def catalog(self) -> CatalogLoaders:
+        return CatalogLoaders(CatalogReads(self.resources))
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("Authorization must be `Bearer <token>`.")
+    return value.strip()

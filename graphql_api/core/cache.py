@@ -1,0 +1,110 @@
+"""The cache port: aiocache in memory or on Redis, JSON-serialised, failing soft to a miss."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiocache import Cache as AioCache
+from aiocache.base import BaseCache
+from aiocache.serializers import JsonSerializer
+
+log = logging.getLogger(__name__)
+
+# A cache call that takes longer than this is treated as an outage: a slow cache must not slow reads.
+OP_TIMEOUT_SECONDS = 0.5
+
+
+class Cache:
+    """Values are JSON, so both backends behave alike and nothing mutable is shared between readers."""
+
+    def __init__(self, backend: BaseCache, kind: str, default_ttl: int) -> None:
+        self.backend = backend
+        self.kind = kind
+        self.default_ttl = default_ttl
+        self._last_warning = 0.0
+
+    @classmethod
+    def from_url(cls, redis_url: str | None, default_ttl: int, namespace: str = "gql") -> Cache:
+        if redis_url:
+            backend = AioCache.from_url(redis_url)
+            backend.serializer = JsonSerializer()
+            backend.namespace = namespace
+            backend.timeout = OP_TIMEOUT_SECONDS
+            return cls(backend, "redis", default_ttl)
+        memory = AioCache(AioCache.MEMORY, serializer=JsonSerializer(), namespace=namespace)
+        return cls(memory, "memory", default_ttl)
+
+    def _degraded(self, op: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._last_warning > 10:  # one line per outage, not one per request
+            log.warning("cache %s failed, serving without cache: %r", op, exc)
+            self._last_warning = now
+
+    async def get(self, key: str) -> Any | None:
+        try:
+            return await self.backend.get(key)
+        except Exception as exc:
+            self._degraded("get", exc)
+            return None
+
+    async def multi_get(self, keys: list[str]) -> list[Any | None]:
+        if not keys:
+            return []
+        try:
+            return list(await self.backend.multi_get(keys))
+        except Exception as exc:
+            self._degraded("multi_get", exc)
+            return [None] * len(keys)
+
+    async def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        try:
+            await self.backend.set(key, value, ttl=ttl or self.default_ttl)
+        except Exception as exc:
+            self._degraded("set", exc)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            try:
+                await self.backend.delete(key)
+            except Exception as exc:
+                self._degraded("delete", exc)
+
+    async def increment(self, key: str) -> int | None:
+        try:
+            return int(await self.backend.increment(key))
+        except Exception as exc:
+            self._degraded("increment", exc)
+            return None
+
+    async def get_or_set(
+        self, key: str, factory: Callable[[], Awaitable[Any]], ttl: int | None = None
+    ) -> Any:
+        cached = await self.get(key)
+        if cached is not None:
+            return cached
+        value = await factory()
+        if value is not None:
+            await self.set(key, value, ttl)
+        return value
+
+    async def ping(self) -> bool:
+        try:
+            await self.backend.set("__ping__", 1, ttl=5)
+            return bool(await self.backend.get("__ping__") == 1)
+        except Exception:
+            return False
+
+    async def clear(self) -> None:
+        try:
+            await self.backend.clear()
+        except Exception as exc:
+            self._degraded("clear", exc)
+
+    async def close(self) -> None:
+        try:
+            await self.backend.close()
+        except Exception as exc:
+            log.debug("closing cache: %r", exc)

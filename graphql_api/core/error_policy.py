@@ -1,0 +1,68 @@
+"""Gives every GraphQL error an `extensions.code`, and masks unexpected ones after logging them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import ExecutionResult
+
+log = logging.getLogger("graphql_api.errors")
+
+_LIMIT_MARKERS = ("exceeds maximum operation depth", "maximum number of aliases",
+                  "Document contains more than", "maximum allowed")
+
+
+def _code_for_unexpected(error: GraphQLError) -> str | None:
+    """The code of an error raised by GraphQL itself (parse, validation, coercion), else None."""
+    if error.original_error is None:
+        if any(marker in error.message for marker in _LIMIT_MARKERS):
+            return "QUERY_TOO_COMPLEX"
+        if error.message.startswith("Syntax Error"):
+            return "GRAPHQL_PARSE_FAILED"
+        if error.path is None:
+            return "GRAPHQL_VALIDATION_FAILED"
+        return "BAD_USER_INPUT"
+    return None
+
+
+class ErrorPolicy(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
+            result.errors = [self._process(e) for e in result.errors]
+        pre = self.execution_context.pre_execution_errors
+        if pre:
+            self.execution_context.pre_execution_errors = [self._process(e) for e in pre]
+
+    def _process(self, error: GraphQLError) -> GraphQLError:
+        if error.extensions and "code" in error.extensions:
+            return error
+        original = error.original_error
+        if isinstance(original, GraphQLError) and original.extensions.get("code"):
+            return GraphQLError(error.message, error.nodes, error.source, error.positions,
+                                error.path, original, extensions=original.extensions)
+        if isinstance(original, (InvalidOperationTypeError, CannotGetOperationTypeError)):
+            # Kept whole: the HTTP layer turns these into 405 / 400.
+            error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+            return error
+        code = _code_for_unexpected(error)
+        if code is not None:
+            return GraphQLError(error.message, error.nodes, error.source, error.positions,
+                                error.path, extensions={"code": code})
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        log.error("unexpected error (request %s) at %s", request_id, error.path,
+                  exc_info=original)
+        return GraphQLError(
+            "Internal server error.",
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )

@@ -1,0 +1,92 @@
+"""The job port: the same job functions run in-process or on arq workers.
+
+A job function is `async def job(ctx: dict, *args) -> Any`, the arq signature; `ctx["resources"]`
+holds the worker's Resources in both runners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[..., Awaitable[Any]]
+
+
+class JobQueue(Protocol):
+    kind: str
+
+    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
+        """Queue a job; False when a job with the same id is already queued."""
+
+    async def close(self) -> None: ...
+
+
+class InProcessJobs:
+    """Runs jobs as asyncio tasks of this process; one running job per job id."""
+
+    kind = "memory"
+
+    def __init__(self, functions: Sequence[JobFunction], ctx: dict[str, Any]) -> None:
+        self._functions = {fn.__name__: fn for fn in functions}
+        self._ctx = ctx
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._running_ids: set[str] = set()
+
+    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
+        fn = self._functions.get(name)
+        if fn is None:
+            raise LookupError(f"unknown job {name!r}")
+        if job_id is not None:
+            if job_id in self._running_ids:
+                return False
+            self._running_ids.add(job_id)
+        task = asyncio.create_task(self._run(fn, args, job_id), name=f"job:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _run(self, fn: JobFunction, args: tuple[Any, ...], job_id: str | None) -> Any:
+        try:
+            return await fn(self._ctx, *args)
+        except Exception:
+            log.exception("job %s failed", fn.__name__)
+            return None
+        finally:
+            if job_id is not None:
+                self._running_ids.discard(job_id)
+
+    async def drain(self) -> None:
+        """Wait for every queued job (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+
+
+class ArqJobs:
+    kind = "arq"
+
+    def __init__(self, pool: ArqRedis) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, redis_url: str) -> ArqJobs:
+        settings = RedisSettings.from_dsn(redis_url)
+        settings.conn_timeout = 2
+        settings.conn_retries = 1
+        return cls(await create_pool(settings))
+
+    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
+        job = await self.pool.enqueue_job(name, *args, _job_id=job_id)
+        return job is not None
+
+    async def close(self) -> None:
+        await self.pool.aclose()

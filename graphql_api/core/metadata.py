@@ -1,0 +1,8 @@
+"""The one SQLModel metadata, with every domain's tables imported so migrations see them all."""
+
+from sqlmodel import SQLModel
+
+from graphql_api.accounts import models as _accounts  # noqa: F401
+from graphql_api.catalog import models as _catalog  # noqa: F401
+
+metadata = SQLModel.metadata

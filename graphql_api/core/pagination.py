@@ -1,0 +1,172 @@
+"""Relay connections over keyset pagination: page cost does not grow with the page's depth."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from graphql_api.core.errors import BadUserInput
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 20
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    count_total: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Number of items matching the filter, across all pages.")
+    async def total_count(self) -> int:
+        return await self.count_total()
+
+    @strawberry.field(description="The nodes of this page, without cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def validated(self, max_size: int) -> PageArgs:
+        if self.first is not None and self.last is not None:
+            raise BadUserInput("Pass either `first` or `last`, not both.")
+        for name, value in (("first", self.first), ("last", self.last)):
+            if value is not None and not 0 <= value <= max_size:
+                raise BadUserInput(f"`{name}` must be between 0 and {max_size}.", field=name)
+        if self.first is None and self.last is None:
+            return PageArgs(DEFAULT_PAGE_SIZE, self.after, None, self.before)
+        return self
+
+    @property
+    def backwards(self) -> bool:
+        return self.last is not None
+
+    @property
+    def size(self) -> int:
+        return self.last if self.last is not None else (self.first or 0)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """An ordering: columns (each non-null) with the table's unique id as the last one."""
+
+    columns: Sequence[ColumnElement[Any]]
+    descending: bool
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    plain = [str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, datetime) else v
+             for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str, key: SortKey) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(values, list) or len(values) != len(key.columns):
+            raise ValueError
+        return [_coerce(col, v) for col, v in zip(key.columns, values, strict=True)]
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise BadUserInput("Invalid cursor.") from None
+
+
+def _coerce(column: ColumnElement[Any], value: Any) -> Any:
+    python_type = column.type.python_type
+    if python_type is Decimal:
+        return Decimal(str(value))
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is int and not isinstance(value, int):
+        raise ValueError
+    return value
+
+
+def _after(key: SortKey, values: list[Any], forward: bool) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the walk's direction (a row-value comparison, spelt out)."""
+    greater = forward != key.descending
+    clauses = []
+    for i, column in enumerate(key.columns):
+        equal_prefix = [c == v for c, v in zip(key.columns[:i], values[:i], strict=True)]
+        step = column > values[i] if greater else column < values[i]
+        clauses.append(and_(*equal_prefix, step))
+    return or_(*clauses)
+
+
+def _order(key: SortKey, forward: bool) -> list[Any]:
+    ascending = forward != key.descending
+    return [c.asc() if ascending else c.desc() for c in key.columns]
+
+
+@dataclass
+class Page(Generic[T]):
+    rows: list[T]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+
+
+def keyset_statement(stmt: Select[Any], key: SortKey, page: PageArgs) -> Select[Any]:
+    forward = not page.backwards
+    cursor = page.before if page.backwards else page.after
+    if cursor is not None:
+        stmt = stmt.where(_after(key, decode_cursor(cursor, key), forward))
+    return stmt.order_by(*_order(key, forward)).limit(page.size + 1)
+
+
+def build_page(
+    rows: Sequence[T], page: PageArgs, cursor_values: Callable[[T], Sequence[Any]]
+) -> Page[T]:
+    """Turns the rows of `keyset_statement` (one extra row tells whether more exist) into a page."""
+    more = len(rows) > page.size
+    items = list(rows[: page.size])
+    if page.backwards:
+        items.reverse()
+        has_next, has_previous = page.before is not None, more
+    else:
+        has_next, has_previous = more, page.after is not None
+    return Page(items, [encode_cursor(cursor_values(r)) for r in items], has_next, has_previous)
+
+
+def to_connection(
+    page: Page[Any], node: Callable[[Any], T], count_total: Callable[[], Awaitable[int]]
+) -> Connection[T]:
+    edges = [Edge(cursor=c, node=node(r)) for c, r in zip(page.cursors, page.rows, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        count_total=count_total,
+    )

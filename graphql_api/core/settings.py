@@ -1,0 +1,109 @@
+"""Settings from the environment (and `.env`), with embedded defaults that need nothing installed."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when the configuration is unsafe or incomplete."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path(".data")
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    elasticsearch_url: str | None = None
+
+    jwt_secret: str | None = Field(default=None, repr=False)
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "graphql-api"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    # Query hardening: generous for real clients, fatal for abuse.
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    max_page_size: int = 100
+    introspection: bool | None = None  # None: on outside production
+    graphiql: bool | None = None
+
+    # Origins whose pages may open the GraphQL websocket (same-origin is always allowed).
+    allowed_origins: list[str] = Field(default_factory=list)
+    cache_ttl_seconds: int = 300
+    auto_migrate: bool | None = None  # None: on for the embedded SQLite database
+    seed_demo: bool | None = None
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.is_production and not self.jwt_secret:
+            raise ConfigurationError("JWT_SECRET must be set when APP_ENV=production")
+        if self.jwt_secret is not None and len(self.jwt_secret) < 32:
+            raise ConfigurationError("JWT_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'graphql_api.db').resolve()}"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.auto_migrate if self.auto_migrate is not None else self.embedded_database
+
+    @property
+    def should_seed_demo(self) -> bool:
+        return self.seed_demo if self.seed_demo is not None else self.embedded_database
+
+    def signing_secret(self) -> str:
+        """The JWT secret; the embedded default generates one and keeps it in the data folder."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        # O_EXCL so two processes starting together agree on one secret.
+        try:
+            with path.open("x") as fh:
+                fh.write(secret)
+            path.chmod(0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        return secret
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,90 @@
+"""Assembles Query, Mutation and Subscription from the domains, with the hardening extensions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.types import Info
+
+from graphql_api.accounts.types import AccountsMutation, AccountsQuery, resolve_user_node
+from graphql_api.catalog.types import (
+    CatalogMutation,
+    CatalogQuery,
+    Product,
+    resolve_category_node,
+    resolve_product_node,
+)
+from graphql_api.core.error_policy import ErrorPolicy
+from graphql_api.core.events import PRODUCT_CHANGED, channel
+from graphql_api.core.ids import decode_pk, from_global_id
+from graphql_api.core.scalars import Node
+from graphql_api.core.settings import Settings
+
+NodeResolver = Callable[[Info, int], Awaitable[Node | None]]
+NODE_RESOLVERS: dict[str, NodeResolver] = {
+    "Product": resolve_product_node,
+    "Category": resolve_category_node,
+    "User": resolve_user_node,
+}
+
+
+@strawberry.type
+class Query(CatalogQuery, AccountsQuery):
+    @strawberry.field(description="Any object by its global ID; null when it does not exist.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, _ = from_global_id(id)
+        resolver = NODE_RESOLVERS.get(type_name)
+        pk = decode_pk(id, type_name)
+        if resolver is None or pk is None:
+            return None
+        return await resolver(info, pk)
+
+
+@strawberry.type
+class Mutation(CatalogMutation, AccountsMutation):
+    pass
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="A product's new state after each change (null once deleted).")
+    async def product_changed(
+        self, info: Info, id: strawberry.ID
+    ) -> AsyncGenerator[Product | None, None]:
+        pk = decode_pk(id, "Product")
+        if pk is None:
+            return
+        pubsub = info.context.resources.pubsub
+        async with pubsub.subscribe(channel(PRODUCT_CHANGED)) as messages:
+            async for message in messages:
+                if message.get("id") == pk:
+                    info.context.catalog.product.clear(pk)
+                    info.context.catalog.reads.reset()
+                    yield await resolve_product_node(info, pk)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+        ErrorPolicy,
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+        QueryDepthLimiter(max_depth=settings.max_query_depth),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        MaxTokensLimiter(max_token_count=settings.max_tokens),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )

@@ -1,0 +1,206 @@
+"""Decides which backends a run uses.
+
+With no URLs in the environment the suite runs embedded (SQLite file, in-process cache, pub/sub and
+jobs). With DATABASE_URL / REDIS_URL / ELASTICSEARCH_URL it runs on those services; with
+REQUIRE_SERVICES=1 (CI) a missing or unreachable service fails the run instead of shrinking it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import event, text
+from starlette.applications import Starlette
+
+from graphql_api.accounts import service as accounts
+from graphql_api.accounts.models import Role
+from graphql_api.app import create_app
+from graphql_api.catalog.seed import seed_demo_catalog
+from graphql_api.core.database import Database
+from graphql_api.core.migrate import upgrade
+from graphql_api.core.resources import Resources
+from graphql_api.core.settings import Settings
+
+TEST_PRODUCTS = 300
+PASSWORD = "correct-Horse-9-battery"
+
+
+def pytest_report_header() -> list[str]:
+    return [
+        f"database: {os.environ.get('DATABASE_URL', 'embedded SQLite')}",
+        f"redis: {os.environ.get('REDIS_URL', 'in-process')}",
+        f"elasticsearch: {os.environ.get('ELASTICSEARCH_URL', 'database search')}",
+    ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        missing = [k for k in ("DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL")
+                   if not os.environ.get(k)]
+        if missing:
+            raise pytest.UsageError(f"REQUIRE_SERVICES=1 but {', '.join(missing)} unset")
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    return Settings(
+        app_env="test",
+        data_dir=data_dir,
+        database_url=os.environ.get("DATABASE_URL"),
+        redis_url=os.environ.get("REDIS_URL"),
+        elasticsearch_url=os.environ.get("ELASTICSEARCH_URL"),
+        jwt_secret="test-secret-" + "x" * 40,
+        auto_migrate=False,
+        seed_demo=False,
+    )
+
+
+async def _reset_database(settings: Settings) -> None:
+    """Start from an empty database, so the whole migration history runs every time."""
+    if settings.embedded_database:
+        return  # a fresh temporary folder
+    db = Database(settings)
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await db.close()
+
+
+async def _reset_redis(settings: Settings) -> None:
+    if settings.redis_url:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(settings.redis_url)
+        await client.flushdb()
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def prepared(settings: Settings) -> Settings:
+    await _reset_database(settings)
+    await _reset_redis(settings)
+    await upgrade(settings)
+    db = Database(settings)
+    await seed_demo_catalog(db, products=TEST_PRODUCTS)
+    await db.close()
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def app(prepared: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(prepared)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def resources(app: Starlette) -> Resources:
+    return app.state.resources  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None,
+                   token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.http.post("/graphql", json={"query": query, "variables": variables},
+                                    headers=headers)
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None,
+                       token: str | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables, token)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None,
+                   token: str | None = None) -> dict[str, Any]:
+        body = await self(query, variables, token)
+        assert "errors" not in body, body["errors"]
+        return body["data"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+async def make_user(resources: Resources, role: Role = Role.CUSTOMER) -> tuple[int, str, str]:
+    """A user with `role`; returns (id, email, access token)."""
+    email = unique_email(role.value)
+    async with resources.db.transaction() as session:
+        user = await accounts.register(session, email, PASSWORD, "Test User", role)
+    assert user.id is not None
+    signer = resources.extras.get("signer")
+    if signer is None:
+        from graphql_api.accounts.security import TokenSigner
+
+        signer = resources.extras["signer"] = TokenSigner(resources.settings)
+    return user.id, email, signer.issue_access(user.id, user.role)
+
+
+@pytest.fixture(scope="session")
+async def admin_token(resources: Resources) -> str:
+    return (await make_user(resources, Role.ADMIN))[2]
+
+
+@pytest.fixture(scope="session")
+async def super_admin_token(resources: Resources) -> str:
+    return (await make_user(resources, Role.SUPER_ADMIN))[2]
+
+
+@pytest.fixture(scope="session")
+async def customer_token(resources: Resources) -> str:
+    return (await make_user(resources, Role.CUSTOMER))[2]
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_statements(resources: Resources) -> Any:
+    @contextmanager
+    def counting() -> Iterator[StatementCounter]:
+        counter = StatementCounter()
+        engine = resources.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+
+    return counting

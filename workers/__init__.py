@@ -1,0 +1,1 @@
+"""arq workers: `graphql-api worker` (or `arq workers.settings.WorkerSettings`) runs them."""

@@ -1,0 +1,26 @@
+"""Job functions: thin wrappers over services, run by arq workers or the in-process runner.
+
+Each takes arq's `ctx`, whose "resources" entry is the process's Resources.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql_api.catalog.reads import CatalogReads
+from graphql_api.catalog.service import ProductQuery, ProductSort
+from graphql_api.core.jobs import JobFunction
+from graphql_api.core.pagination import DEFAULT_PAGE_SIZE, PageArgs
+
+
+async def warm_catalog_cache(ctx: dict[str, Any]) -> dict[str, int]:
+    """Fill the cache with what nearly every visit reads: categories and the first product page."""
+    reads = CatalogReads(ctx["resources"])
+    categories = await reads.categories()
+    await reads.category_counts()
+    page = await reads.products_page(ProductQuery(), ProductSort(), PageArgs(DEFAULT_PAGE_SIZE))
+    await reads.products_count(ProductQuery())
+    return {"categories": len(categories), "products": len(page.rows)}
+
+
+JOB_FUNCTIONS: list[JobFunction] = [warm_catalog_cache]
