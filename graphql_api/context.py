@@ -54,6 +54,10 @@ class Context:
     def catalog(self) -> CatalogLoaders:
         return CatalogLoaders(CatalogReads(self.resources))
 
+    def refresh_loaders(self) -> None:
+        """Drop what this context has loaded (a long-lived subscription re-reads after a change)."""
+        self.__dict__.pop("catalog", None)
+
 
 def bearer_token(authorization: str | None) -> str | None:
     if not authorization:

@@ -13,7 +13,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -35,29 +35,48 @@ class HttpError(Exception):
         self.headers = headers or {}
 
 
+def _media_type(header: str) -> tuple[str, dict[str, str]]:
+    """`type/subtype` (lower-cased) and the parameters of a Content-Type or Accept entry."""
+    media, *params = (p.strip() for p in header.split(";"))
+    parsed: dict[str, str] = {}
+    for param in params:
+        name, _, value = param.partition("=")
+        parsed[name.strip().lower()] = value.strip().strip('"')
+    return media.lower(), parsed
+
+
+# What each media range in an Accept header lets us send, preferred first.
+_OFFERS = {
+    GRAPHQL_RESPONSE: (GRAPHQL_RESPONSE,),
+    JSON: (JSON,),
+    "application/*": (JSON, GRAPHQL_RESPONSE),
+    "*/*": (JSON, GRAPHQL_RESPONSE),
+}
+
+
 def _negotiate(accept: str | None) -> str | None:
-    """The response media type for an Accept header; None when we can offer nothing it accepts."""
-    if not accept:
+    """The response media type for an Accept header; None when we can offer nothing it accepts.
+
+    No Accept header (or */*) means application/json, as the spec asks during its watershed.
+    """
+    if not accept or not accept.strip():
         return JSON
     ranked: list[tuple[float, int, str]] = []
+    refused: set[str] = set()
     for position, part in enumerate(accept.split(",")):
-        media, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        ranked.append((-quality, position, media.lower()))
-    for neg_quality, _, media in sorted(ranked):
-        if neg_quality == 0:
-            continue
-        if media == GRAPHQL_RESPONSE:
-            return GRAPHQL_RESPONSE
-        if media in (JSON, "application/*", "*/*"):
-            return JSON
+        media, params = _media_type(part)
+        try:
+            quality = float(params.get("q", "1"))
+        except ValueError:
+            quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, position, media))
+        else:
+            refused.add(media)
+    for _, _, media in sorted(ranked):
+        for offer in _OFFERS.get(media, ()):
+            if offer not in refused:
+                return offer
     return None
 
 
@@ -72,25 +91,36 @@ def _params_from_get(request: Request) -> dict[str, Any]:
         if key in params:
             try:
                 params[key] = json.loads(params[key])
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise HttpError(400, f"`{key}` must be JSON.") from None
     return params
 
 
-async def _params_from_post(request: Request) -> dict[str, Any]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != JSON:
-        raise HttpError(415, "Send the request as application/json.")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
+async def _read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise HttpError(413, "Request body is too large.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise HttpError(413, "Request body is too large.")
+    return bytes(body)
+
+
+async def _params_from_post(request: Request) -> dict[str, Any]:
+    media, params = _media_type(request.headers.get("content-type", ""))
+    if media != JSON:
+        raise HttpError(415, "Send the request as application/json.")
+    if params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        raise HttpError(415, "Send the request body as UTF-8.")
     try:
-        params = json.loads(body)
-    except ValueError:
-        raise HttpError(400, "The request body is not valid JSON.") from None
-    if not isinstance(params, dict):
+        body = json.loads((await _read_body(request)).decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise HttpError(400, "The request body is not valid UTF-8 JSON.") from None
+    if not isinstance(body, dict):
         raise HttpError(400, "The request body must be a JSON object.")
-    return params
+    return body
 
 
 def _check_params(params: dict[str, Any]) -> None:
@@ -123,17 +153,14 @@ class GraphQLHTTP:
             return HTMLResponse(self.graphiql_html)
         media = _negotiate(request.headers.get("accept"))
         if media is None:
-            return JSONResponse(_error_body("Accept application/graphql-response+json or "
-                                            "application/json.", "NOT_ACCEPTABLE"), status_code=406)
+            return _respond(_error_body("Accept application/graphql-response+json or "
+                                        "application/json.", "NOT_ACCEPTABLE"), JSON, 406)
         try:
             return await self._handle(request, media)
         except HttpError as exc:
-            return Response(
-                json.dumps(_error_body(str(exc), "BAD_REQUEST")),
-                status_code=exc.status,
-                media_type=media,
-                headers=exc.headers,
-            )
+            response = _respond(_error_body(str(exc), "BAD_REQUEST"), media, exc.status)
+            response.headers.update(exc.headers)
+            return response
 
     async def _handle(self, request: Request, media: str) -> Response:
         if request.method == "GET":
@@ -145,45 +172,47 @@ class GraphQLHTTP:
         else:
             raise HttpError(405, "Use GET or POST.", {"Allow": "GET, POST"})
         _check_params(params)
-        resources = request.app.state.resources
         try:
             token = bearer_token(request.headers.get("authorization"))
         except ApiError as exc:
-            return self._respond({"errors": [exc.formatted]}, media, 401 if media == GRAPHQL_RESPONSE
-                                 else 200)
-        context = Context(resources=resources, signer=request.app.state.signer, token=token,
-                          request=request)
-        result = await self.schema.execute(
-            params["query"],
-            variable_values=params.get("variables"),
-            context_value=context,
-            operation_name=params.get("operationName"),
-            allowed_operation_types=allowed,
-        )
+            return _respond({"errors": [exc.formatted]}, media,
+                            401 if media == GRAPHQL_RESPONSE else 200)
+        context = Context(resources=request.app.state.resources, signer=request.app.state.signer,
+                          token=token, request=request)
+        try:
+            result = await self.schema.execute(
+                params["query"],
+                variable_values=params.get("variables"),
+                context_value=context,
+                operation_name=params.get("operationName"),
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.MUTATION:
+                raise HttpError(405, "Send mutations with POST.", {"Allow": "POST"}) from None
+            raise HttpError(400, "Subscriptions are served over the WebSocket.") from None
+        except CannotGetOperationTypeError as exc:
+            raise HttpError(400, exc.as_http_error_reason()) from None
         body: dict[str, Any] = {}
         status = 200
+        # A request error (parsing, validation, variable coercion: nothing executed) has no `data`
+        # and, for graphql-response+json clients, a 4xx status.
+        request_error = result.data is None and bool(result.errors) and all(
+            e.path is None for e in result.errors or ())
         if result.errors:
-            originals = [e.original_error for e in result.errors]
-            if any(isinstance(o, InvalidOperationTypeError) for o in originals):
-                raise HttpError(405, "Mutations must be sent with POST.", {"Allow": "POST"})
-            if any(isinstance(o, CannotGetOperationTypeError) for o in originals):
-                raise HttpError(400, result.errors[0].message)
             body["errors"] = [_format(e) for e in result.errors]
-            # A request error (nothing executed) is a 4xx for graphql-response+json clients.
-            if result.data is None and all(e.path is None for e in result.errors) and (
-                media == GRAPHQL_RESPONSE
-            ):
-                status = 400
-        if result.data is not None or not result.errors:
+        if request_error:
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+        else:
             body["data"] = result.data
-        response = self._respond(body, media, status)
+        response = _respond(body, media, status)
         response.headers["x-request-id"] = context.request_id
         return response
 
-    @staticmethod
-    def _respond(body: dict[str, Any], media: str, status: int) -> Response:
-        return Response(
-            json.dumps(body, separators=(",", ":"), default=str),
-            status_code=status,
-            media_type=media if media == JSON else f"{media}; charset=utf-8",
-        )
+
+def _respond(body: dict[str, Any], media: str, status: int) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":"), default=str),
+        status_code=status,
+        media_type=media if media == JSON else f"{media}; charset=utf-8",
+    )

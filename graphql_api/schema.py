@@ -69,22 +69,27 @@ class Subscription:
         async with pubsub.subscribe(channel(PRODUCT_CHANGED)) as messages:
             async for message in messages:
                 if message.get("id") == pk:
-                    info.context.catalog.product.clear(pk)
-                    info.context.catalog.reads.reset()
+                    info.context.refresh_loaders()  # read the product as it is now
                     yield await resolve_product_node(info, pk)
 
 
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        """Silent: ErrorPolicy logs the unexpected errors; expected ones are not log noise."""
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+    # Factories, so each request gets fresh extension instances.
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         ErrorPolicy,
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
     ]
     if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection())
-    return strawberry.Schema(
+        extensions.append(DisableIntrospection)
+    return Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )

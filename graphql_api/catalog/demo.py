@@ -1341,6 +1341,8 @@ _MODEL_SUFFIXES = ("", "", "", " Pro", " Plus", " Max", " Lite", " Mini", " Ultr
 _PRICE_CENTS = ("99", "99", "99", "99", "49", "49", "95", "00", "00")
 _DISCOUNTS = (5, 10, 10, 15, 15, 20, 20, 25, 30, 40)
 _BESTSELLER_RATING = Decimal("4.2")
+# Index = rating x 100; 0 means "no reviews yet". Formatting a Decimal per product is slow.
+_RATINGS = tuple(Decimal(f"{c / 100:.2f}") if c else Decimal("0.00") for c in range(501))
 
 _CATEGORIES = tuple(DemoCategory(s.slug, s.name, s.description) for s in _SPECS)
 _SPECS_BY_SLUG = {s.slug: s for s in _SPECS}
@@ -1408,17 +1410,18 @@ def _price(r: Callable[[], float], band: tuple[int, int]) -> Decimal:
     return Decimal(f"{whole}.{cents}")
 
 
-def _reviews(rng: random.Random) -> tuple[Decimal, int]:
-    r = rng.random
+def _reviews(r: Callable[[], float]) -> tuple[Decimal, int]:
     if r() < 0.07:
-        return Decimal("0.00"), 0
-    # Heavy-tailed: most products have a few dozen reviews, a handful have a thousand or more.
-    count = 1 + int((rng.paretovariate(1.2) - 1.0) * 40)
+        return _RATINGS[0], 0
+    # Pareto-distributed (alpha 1.2): most products have a few dozen reviews, a few over 1,000.
+    count = 1 + int(((1.0 - r()) ** -0.8333 - 1.0) * 40)
     if count > 2000:
         count = 1200 + int(r() * 801)
-    # Mostly 3.5-4.8 around a mean of ~4.15, with a thin tail of poorly rated products.
-    rating = 1.0 + r() * 2.5 if r() < 0.03 else rng.gauss(4.15, 0.42)
-    return Decimal(f"{min(5.0, max(1.0, rating)):.2f}"), count
+    # Sum of three uniforms: a cheap bell curve, mean 4.15, sd ~0.42, so mostly 3.5-4.8;
+    # 3% are duds rated 1.0-3.5.
+    bell = 4.15 + (r() + r() + r() - 1.5) * 0.84
+    rating = 1.0 + r() * 2.5 if r() < 0.03 else bell
+    return _RATINGS[min(500, max(100, round(rating * 100)))], count
 
 
 def _product(
@@ -1450,7 +1453,7 @@ def _product(
     price = _price(r, kind.price_band)
     discount = _DISCOUNTS[int(r() * len(_DISCOUNTS))] if r() < 0.22 else 0
     stock = 0 if r() < 0.08 else min(500, 1 + int(rng.triangular(0, 500, 40)))
-    rating, review_count = _reviews(rng)
+    rating, review_count = _reviews(r)
 
     # Description: an opener, 1-2 kind-specific details with concrete numbers, maybe a closer.
     sentences = [opener.format(brand=brand, model=model, noun=noun, pitch=pick(spec.pitches))]

@@ -32,10 +32,6 @@ class CatalogReads:
         self._generation: int | None = None
         self._generation_read = False
 
-    def reset(self) -> None:
-        """Forget the generation (a long-lived subscription reads afresh after each change)."""
-        self._generation_read = False
-
     async def _prefix(self) -> str | None:
         if not self._generation_read:
             self._generation_read = True

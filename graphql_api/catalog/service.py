@@ -191,7 +191,7 @@ def _money(value: Any, name: str, errors: list[UserError]) -> Decimal | None:
                       message="Price allows at most 2 decimal places and 10 integer digits.")
         )
         return None
-    return amount
+    return amount.quantize(Decimal("0.01"))
 
 
 def _validate(values: dict[str, Any], creating: bool) -> tuple[dict[str, Any], list[UserError]]:

@@ -17,6 +17,15 @@ log = logging.getLogger(__name__)
 OP_TIMEOUT_SECONDS = 0.5
 
 
+class _Json(JsonSerializer):
+    """JSON, except that counters (stored raw by the memory backend's increment) pass through."""
+
+    def loads(self, value: Any) -> Any:
+        if isinstance(value, int | float):
+            return value
+        return super().loads(value)
+
+
 class Cache:
     """Values are JSON, so both backends behave alike and nothing mutable is shared between readers."""
 
@@ -30,11 +39,11 @@ class Cache:
     def from_url(cls, redis_url: str | None, default_ttl: int, namespace: str = "gql") -> Cache:
         if redis_url:
             backend = AioCache.from_url(redis_url)
-            backend.serializer = JsonSerializer()
+            backend.serializer = _Json()
             backend.namespace = namespace
             backend.timeout = OP_TIMEOUT_SECONDS
             return cls(backend, "redis", default_ttl)
-        memory = AioCache(AioCache.MEMORY, serializer=JsonSerializer(), namespace=namespace)
+        memory = AioCache(AioCache.MEMORY, serializer=_Json(), namespace=namespace)
         return cls(memory, "memory", default_ttl)
 
     def _degraded(self, op: str, exc: BaseException) -> None:

@@ -13,7 +13,7 @@ from strawberry.types.execution import ExecutionResult
 
 log = logging.getLogger("graphql_api.errors")
 
-_LIMIT_MARKERS = ("exceeds maximum operation depth", "maximum number of aliases",
+_LIMIT_MARKERS = ("exceeds maximum operation depth", "aliases found. Allowed",
                   "Document contains more than", "maximum allowed")
 
 
@@ -27,21 +27,31 @@ def _code_for_unexpected(error: GraphQLError) -> str | None:
         if error.path is None:
             return "GRAPHQL_VALIDATION_FAILED"
         return "BAD_USER_INPUT"
+    if type(error.original_error) is GraphQLError:
+        return "BAD_USER_INPUT"  # graphql-core 3.3 wraps a variable's coercion failure like this
     return None
 
 
 class ErrorPolicy(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except GraphQLError as error:
+            # Raised by an on_parse hook (ParserCache, MaxTokensLimiter): Strawberry builds the
+            # result from it only after this hook has exited, so it gets its code here.
+            raise self._process(error) from None
         result = self.execution_context.result
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-            result.errors = [self._process(e) for e in result.errors]
+            result.errors[:] = [self._process(e) for e in result.errors]
         pre = self.execution_context.pre_execution_errors
         if pre:
-            self.execution_context.pre_execution_errors = [self._process(e) for e in pre]
+            # In place: a parse failure's result shares this very list.
+            pre[:] = [self._process(e) for e in pre]
 
     def _process(self, error: GraphQLError) -> GraphQLError:
-        if error.extensions and "code" in error.extensions:
+        if error.extensions and "code" in error.extensions and (
+            error.extensions["code"] != "GRAPHQL_VALIDATION_FAILED"
+        ):
             return error
         original = error.original_error
         if isinstance(original, GraphQLError) and original.extensions.get("code"):
@@ -53,8 +63,9 @@ class ErrorPolicy(SchemaExtension):
             return error
         code = _code_for_unexpected(error)
         if code is not None:
-            return GraphQLError(error.message, error.nodes, error.source, error.positions,
-                                error.path, extensions={"code": code})
+            # In place: a parse failure's result holds this very error object.
+            error.extensions = {**(error.extensions or {}), "code": code}
+            return error
         request_id = getattr(self.execution_context.context, "request_id", None)
         log.error("unexpected error (request %s) at %s", request_id, error.path,
                   exc_info=original)

@@ -1,0 +1,153 @@
+"""The cache, pub/sub and job ports, each on the adapter this run is configured for."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from graphql_api.core.cache import Cache
+from graphql_api.core.jobs import ArqJobs, InProcessJobs
+from graphql_api.core.pubsub import create_pubsub
+from graphql_api.core.resources import Resources
+
+
+async def test_cache_round_trip(resources: Resources) -> None:
+    cache = resources.cache
+    key = f"t:{uuid.uuid4().hex}"
+    assert await cache.get(key) is None
+    await cache.set(key, {"a": [1, "2"], "b": None}, ttl=30)
+    assert await cache.get(key) == {"a": [1, "2"], "b": None}
+    assert await cache.multi_get([key, key + "x"]) == [{"a": [1, "2"], "b": None}, None]
+    assert await cache.increment(key + ":n") == 1
+    assert await cache.increment(key + ":n") == 2
+    await cache.delete(key)
+    assert await cache.get(key) is None
+    calls = []
+
+    async def factory() -> int:
+        calls.append(1)
+        return 42
+
+    assert await cache.get_or_set(key, factory) == 42
+    assert await cache.get_or_set(key, factory) == 42
+    assert calls == [1]
+
+
+async def test_cache_values_are_copies(resources: Resources) -> None:
+    key = f"t:{uuid.uuid4().hex}"
+    value = {"tags": ["a"]}
+    await resources.cache.set(key, value)
+    value["tags"].append("mutated")
+    got = await resources.cache.get(key)
+    got["tags"].append("again")
+    assert await resources.cache.get(key) == {"tags": ["a"]}
+
+
+async def test_unreachable_redis_degrades_to_no_cache() -> None:
+    cache = Cache.from_url("redis://127.0.0.1:1/0", default_ttl=10)  # nothing listens on port 1
+    assert await cache.get("k") is None
+    await cache.set("k", 1)
+    assert await cache.increment("k") is None
+    assert await cache.ping() is False
+    assert await cache.get_or_set("k", lambda: asyncio.sleep(0, result=7)) == 7
+    await cache.close()
+
+
+async def test_pubsub_delivers_to_every_subscriber(resources: Resources) -> None:
+    pubsub = resources.pubsub
+    channel = f"test:{uuid.uuid4().hex}"
+    received: list[list[dict[str, Any]]] = [[], []]
+    ready = asyncio.Event()
+    subscribed = 0
+
+    async def listen(slot: int) -> None:
+        nonlocal subscribed
+        async with pubsub.subscribe(channel) as messages:
+            subscribed += 1
+            if subscribed == 2:
+                ready.set()
+            async for message in messages:
+                received[slot].append(message)
+                if len(received[slot]) == 2:
+                    return
+
+    tasks = [asyncio.create_task(listen(i)) for i in range(2)]
+    await asyncio.wait_for(ready.wait(), 5)
+    await asyncio.sleep(0.05)  # Redis confirms a subscription asynchronously
+    await pubsub.publish(channel, {"n": 1})
+    await pubsub.publish(channel, {"n": 2})
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert received == [[{"n": 1}, {"n": 2}]] * 2
+
+
+async def test_pubsub_crosses_adapter_instances(resources: Resources) -> None:
+    """Two pub/sub objects on one Redis stand for two processes; in-process only sees itself."""
+    if resources.pubsub.kind != "redis":
+        other = resources.pubsub
+    else:
+        other = create_pubsub(resources.settings.redis_url)
+    channel = f"test:{uuid.uuid4().hex}"
+    async with resources.pubsub.subscribe(channel) as messages:
+        await asyncio.sleep(0.05)
+        await other.publish(channel, {"from": "other"})
+        message = await asyncio.wait_for(anext(aiter(messages)), 5)
+    assert message == {"from": "other"}
+    if other is not resources.pubsub:
+        await other.close()
+
+
+async def test_jobs_run_the_shared_job_functions(resources: Resources) -> None:
+    """The cache-warming job fills the catalog cache, through whichever runner is configured."""
+    from graphql_api.catalog.reads import CatalogReads
+
+    await resources.cache.clear()
+    if isinstance(resources.jobs, InProcessJobs):
+        assert await resources.jobs.enqueue("warm_catalog_cache", job_id="warm-test")
+        await resources.jobs.drain()
+    else:
+        assert isinstance(resources.jobs, ArqJobs)
+        from arq.worker import Worker
+
+        from workers.settings import WorkerSettings
+
+        job_id = f"warm-{uuid.uuid4().hex}"
+        assert await resources.jobs.enqueue("warm_catalog_cache", job_id=job_id)
+        # A second enqueue with the same id is refused while the first is queued.
+        assert not await resources.jobs.enqueue("warm_catalog_cache", job_id=job_id)
+        worker = Worker(
+            functions=WorkerSettings.functions,
+            redis_pool=resources.jobs.pool,
+            burst=True,
+            poll_delay=0.05,
+            on_startup=WorkerSettings.on_startup,
+            on_shutdown=WorkerSettings.on_shutdown,
+        )
+        await worker.async_run()
+        assert worker.jobs_complete >= 1 and worker.jobs_failed == 0
+        await worker.close()
+    reads = CatalogReads(resources)
+    prefix = await reads._prefix()
+    cached = await resources.cache.get(f"{prefix}:categories")
+    assert cached and len(cached) >= 20
+
+
+async def test_in_process_jobs_dedupe_and_survive_failures() -> None:
+    runs: list[str] = []
+
+    async def slow(ctx: dict[str, Any], name: str) -> None:
+        await asyncio.sleep(0.05)
+        runs.append(name)
+
+    async def broken(ctx: dict[str, Any]) -> None:
+        raise RuntimeError("boom")
+
+    jobs = InProcessJobs([slow, broken], {})
+    assert await jobs.enqueue("slow", "a", job_id="same")
+    assert not await jobs.enqueue("slow", "b", job_id="same")
+    assert await jobs.enqueue("broken")
+    await jobs.drain()
+    assert runs == ["a"]
+    assert await jobs.enqueue("slow", "c", job_id="same")
+    await jobs.close()
+    assert runs == ["a", "c"]

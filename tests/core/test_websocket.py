@@ -1,0 +1,58 @@
+"""Subscriptions over websockets, on both protocols, with the caller from connection_init."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import websockets
+
+from tests.catalog.test_product_admin import CREATE, UPDATE, new_sku
+
+SUBSCRIPTION = "subscription($id: ID!) { productChanged(id: $id) { id stock } }"
+
+
+async def _create_product(gql: Any, admin_token: str) -> str:
+    data = await gql.data(CREATE, {"input": {"sku": new_sku(), "name": "Watched", "price": "3"}},
+                          admin_token)
+    return data["productCreate"]["product"]["id"]  # type: ignore[no-any-return]
+
+
+async def _recv(ws: Any) -> dict[str, Any]:
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if message["type"] not in ("ping", "pong", "ka"):
+            return message  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_product_changed_subscription(gql: Any, admin_token: str, live_url: str,
+                                            protocol: str) -> None:
+    product_id = await _create_product(gql, admin_token)
+    async with websockets.connect(f"ws://{live_url}/graphql", subprotocols=[protocol]) as ws:
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"Authorization": f"Bearer {admin_token}"}}))
+        assert (await _recv(ws))["type"] == "connection_ack"
+        start = "subscribe" if protocol == "graphql-transport-ws" else "start"
+        await ws.send(json.dumps({"id": "1", "type": start,
+                                  "payload": {"query": SUBSCRIPTION,
+                                              "variables": {"id": product_id}}}))
+        await asyncio.sleep(0.3)  # let the subscription reach pub/sub before the write
+        for stock in (11, 12):
+            await gql.data(UPDATE, {"id": product_id, "input": {"stock": stock}}, admin_token)
+            message = await _recv(ws)
+            assert message["type"] in ("next", "data")
+            assert message["payload"]["data"]["productChanged"] == {"id": product_id,
+                                                                    "stock": stock}
+
+
+async def test_websocket_with_a_bad_token_is_rejected(live_url: str) -> None:
+    async with websockets.connect(f"ws://{live_url}/graphql",
+                                  subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"Authorization": "Bearer forged.token.here"}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await _recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
