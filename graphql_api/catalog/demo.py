@@ -1368,6 +1368,7 @@ def price_band(category_slug: str) -> tuple[Decimal, Decimal]:
     return Decimal(lo), Decimal(hi)
 
 
+@lru_cache(maxsize=16)
 def _schedule(seed: int) -> tuple[_Spec, ...]:
     """A shuffled cycle holding each category `weight` times.
 
@@ -1506,6 +1507,19 @@ def _product(
         rating=rating,
         review_count=review_count,
     )
+
+
+def demo_sku(index: int, seed: int = 2026) -> str:
+    """The SKU of product `index`, without generating the product (cheap existence checks)."""
+    schedule = _schedule(seed)
+    return f"{schedule[index % len(schedule)].sku_prefix}-{index + 1:06d}"
+
+
+def demo_product(index: int, seed: int = 2026) -> DemoProduct:
+    """Product `index` of the catalog for `seed`; equal to the `index`-th of `demo_products`."""
+    schedule = _schedule(seed)
+    rng = random.Random(f"{seed}:{index}")
+    return _product(index, schedule[index % len(schedule)], rng, _picker(rng.random))
 
 
 def demo_products(count: int = 1000, seed: int = 2026) -> Iterator[DemoProduct]:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
-from graphql_api.catalog.demo import DemoProduct, demo_categories, demo_products
+from graphql_api.catalog.demo import DemoProduct, demo_categories, demo_product, demo_sku
 from graphql_api.catalog.models import Category, Product
 from graphql_api.core.database import Database
 
@@ -54,7 +54,7 @@ def product_timestamps(index: int) -> tuple[datetime, datetime]:
     Golden-ratio (Weyl) sequences spread products evenly over the year without tying the
     creation order to the SKU order, so sorting by CREATED_AT differs from sorting by id.
     """
-    age = int((index * 0.6180339887498949) % 1.0 * _SPAN_SECONDS)
+    age = int(((index + 1) * 0.6180339887498949) % 1.0 * _SPAN_SECONDS)
     created = BASE_TIME - timedelta(seconds=age)
     # Some time between creation and the base time: a later price or stock edit.
     edited = int((index * 0.7548776662466927) % 1.0 * age)
@@ -68,10 +68,11 @@ async def seed_demo_catalog(db: Database, products: int = 1000, seed: int = 2026
     created = 0
     batch: list[DemoProduct] = []
     indexes: list[int] = []
-    for index, product in enumerate(demo_products(products, seed)):
-        if product.sku in existing:
+    for index in range(products):
+        # SKUs are cheap to derive, so a re-run skips generating products it already has.
+        if demo_sku(index, seed) in existing:
             continue
-        batch.append(product)
+        batch.append(demo_product(index, seed))
         indexes.append(index)
         if len(batch) >= BATCH_SIZE:
             created += await _insert_products(db, batch, indexes, slug_to_id, existing)

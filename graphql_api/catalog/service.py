@@ -10,7 +10,8 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, exists, func, literal, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.catalog.models import Category, Product
@@ -78,7 +79,8 @@ def _escape_like(term: str) -> str:
 
 def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        return Product.tags.contains([tag])  # type: ignore[attr-defined, no-any-return]
+        # The column is JSONB there (see JsonType); `@>` can use a GIN index.
+        return type_coerce(Product.tags, JSONB).contains([tag])  # type: ignore[no-any-return]
     # SQLite keeps JSON as text: look inside it with the json_each table function.
     each = func.json_each(Product.tags).table_valued("value")
     return exists(select(literal(1)).select_from(each).where(each.c.value == tag))

@@ -26,6 +26,31 @@ class _Json(JsonSerializer):
         return super().loads(value)
 
 
+class _Disabled(BaseCache):  # type: ignore[misc]
+    """Every read misses (benchmarks of the database path, and debugging)."""
+
+    async def _get(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def _multi_get(self, keys: list[str], *args: Any, **kwargs: Any) -> list[None]:
+        return [None] * len(keys)
+
+    async def _set(self, *args: Any, **kwargs: Any) -> bool:
+        return True
+
+    async def _delete(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+    async def _increment(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def _clear(self, *args: Any, **kwargs: Any) -> bool:
+        return True
+
+    async def _close(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 class Cache:
     """Values are JSON, so both backends behave alike and nothing mutable is shared between readers."""
 
@@ -36,7 +61,10 @@ class Cache:
         self._last_warning = 0.0
 
     @classmethod
-    def from_url(cls, redis_url: str | None, default_ttl: int, namespace: str = "gql") -> Cache:
+    def from_url(cls, redis_url: str | None, default_ttl: int, namespace: str = "gql",
+                 enabled: bool = True) -> Cache:
+        if not enabled:
+            return cls(_Disabled(), "disabled", default_ttl)
         if redis_url:
             backend = AioCache.from_url(redis_url)
             backend.serializer = _Json()
@@ -83,7 +111,8 @@ class Cache:
 
     async def increment(self, key: str) -> int | None:
         try:
-            return int(await self.backend.increment(key))
+            value = await self.backend.increment(key)
+            return None if value is None else int(value)
         except Exception as exc:
             self._degraded("increment", exc)
             return None
@@ -100,6 +129,8 @@ class Cache:
         return value
 
     async def ping(self) -> bool:
+        if self.kind == "disabled":
+            return True
         try:
             await self.backend.set("__ping__", 1, ttl=5)
             return bool(await self.backend.get("__ping__") == 1)

@@ -36,7 +36,8 @@ class Resources:
     @classmethod
     async def open(cls, settings: Settings, job_functions: Sequence[JobFunction] = ()) -> Resources:
         db = Database(settings)
-        cache = Cache.from_url(settings.redis_url, settings.cache_ttl_seconds)
+        cache = Cache.from_url(settings.redis_url, settings.cache_ttl_seconds,
+                               enabled=settings.cache_enabled)
         pubsub = create_pubsub(settings.redis_url)
         ctx: dict[str, Any] = {}
         jobs: JobQueue

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
 
     # Origins whose pages may open the GraphQL websocket (same-origin is always allowed).
     allowed_origins: list[str] = Field(default_factory=list)
+    cache_enabled: bool = True
     cache_ttl_seconds: int = 300
     auto_migrate: bool | None = None  # None: on for the embedded SQLite database
     seed_demo: bool | None = None
