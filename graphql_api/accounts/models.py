@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from graphql_api.core.models import TimestampType, utcnow
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     CUSTOMER = "customer"
     ADMIN = "admin"
     SUPER_ADMIN = "super_admin"

@@ -15,7 +15,7 @@ async def require_user(info: Info) -> User:
     user = await info.context.user()
     if user is None:
         raise Unauthenticated()
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 async def require_admin(info: Info) -> User:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from graphql_api.accounts.models import RefreshToken, Role, User
 from graphql_api.accounts.security import (
@@ -70,7 +71,7 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    result = await session.execute(select(User).where(User.email == email.strip().lower()))
+    result = await session.execute(select(User).where(col(User.email) == email.strip().lower()))
     return result.scalar_one_or_none()
 
 
@@ -166,17 +167,17 @@ async def rotate_refresh_token(
     claimed = await session.execute(
         update(RefreshToken)
         .where(
-            RefreshToken.token_hash == digest,
-            RefreshToken.revoked_at.is_(None),  # type: ignore[union-attr]
-            RefreshToken.expires_at > now,
+            col(RefreshToken.token_hash) == digest,
+            col(RefreshToken.revoked_at).is_(None),
+            col(RefreshToken.expires_at) > now,
         )
         .values(revoked_at=now)
-        .returning(RefreshToken.user_id, RefreshToken.family)
+        .returning(col(RefreshToken.user_id), col(RefreshToken.family))
     )
     row = claimed.first()
     if row is None:
         stored = (
-            await session.execute(select(RefreshToken).where(RefreshToken.token_hash == digest))
+            await session.execute(select(RefreshToken).where(col(RefreshToken.token_hash) == digest))
         ).scalar_one_or_none()
         if stored is not None and stored.revoked_at is not None:
             raise RefreshTokenReused()
@@ -190,14 +191,14 @@ async def rotate_refresh_token(
 async def revoke_family(session: AsyncSession, family: str) -> None:
     await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(RefreshToken.family) == family, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
 
 
 async def revoke_family_of(session: AsyncSession, refresh_token: str) -> None:
     family = await session.scalar(
-        select(RefreshToken.family).where(RefreshToken.token_hash == token_digest(refresh_token))
+        select(col(RefreshToken.family)).where(col(RefreshToken.token_hash) == token_digest(refresh_token))
     )
     if family is not None:
         await revoke_family(session, family)
@@ -207,7 +208,7 @@ async def revoke_refresh_token(session: AsyncSession, refresh_token: str) -> Non
     """Log out: the token's whole family stops working."""
     stored = (
         await session.execute(
-            select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))
+            select(RefreshToken).where(col(RefreshToken.token_hash) == token_digest(refresh_token))
         )
     ).scalar_one_or_none()
     if stored is None:
@@ -215,7 +216,7 @@ async def revoke_refresh_token(session: AsyncSession, refresh_token: str) -> Non
     await revoke_family(session, stored.family)
 
 
-USER_ORDER = SortKey(columns=[User.id], descending=False)  # type: ignore[list-item]
+USER_ORDER = SortKey(columns=[col(User.id)], descending=False)
 
 
 async def list_users(session: AsyncSession, page: PageArgs) -> Page[User]:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from graphql_api.catalog.records import CategoryRecord, ProductRecord
 from graphql_api.catalog.reads import CatalogReads
+from graphql_api.catalog.records import CategoryRecord, ProductRecord
 
 
 class CatalogLoaders:

@@ -8,8 +8,9 @@ wins a race is handled by re-reading and retrying the affected step.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -65,26 +66,38 @@ async def seed_demo_catalog(db: Database, products: int = 1000, seed: int = 2026
     """Insert the missing demo categories and the first `products` demo products."""
     slug_to_id, categories_created = await _ensure_categories(db)
     existing = await _existing_skus(db)
+    # SKUs are cheap to derive, so a re-run never generates the products it already has.
+    todo = [i for i in range(products) if demo_sku(i, seed) not in existing]
     created = 0
-    batch: list[DemoProduct] = []
-    indexes: list[int] = []
-    for index in range(products):
-        # SKUs are cheap to derive, so a re-run skips generating products it already has.
-        if demo_sku(index, seed) in existing:
-            continue
-        batch.append(demo_product(index, seed))
-        indexes.append(index)
-        if len(batch) >= BATCH_SIZE:
-            created += await _insert_products(db, batch, indexes, slug_to_id, existing)
-            batch, indexes = [], []
-    if batch:
-        created += await _insert_products(db, batch, indexes, slug_to_id, existing)
+    inserting: asyncio.Task[int] | None = None
+    try:
+        for start in range(0, len(todo), BATCH_SIZE):
+            chunk = todo[start : start + BATCH_SIZE]
+            # Build the next batch in a thread while the previous one is written: generation is
+            # CPU-bound, the insert mostly waits on the database, and the event loop stays free.
+            batch = await asyncio.to_thread(_build_batch, chunk, seed)
+            if inserting is not None:
+                created += await inserting
+            inserting = asyncio.create_task(_insert_products(db, batch, slug_to_id, existing))
+        if inserting is not None:
+            created += await inserting
+            inserting = None
+    finally:
+        # Only reached with a pending insert when something failed: don't leave it running.
+        if inserting is not None and not inserting.done():
+            inserting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await inserting
     log.info(
         "demo catalog seeded: %d categories and %d products created",
         categories_created,
         created,
     )
     return SeedResult(categories_created=categories_created, products_created=created)
+
+
+def _build_batch(indexes: list[int], seed: int) -> list[tuple[int, DemoProduct]]:
+    return [(i, demo_product(i, seed)) for i in indexes]
 
 
 async def _category_ids(db: Database) -> dict[str, int]:
@@ -153,17 +166,13 @@ def _row(product: DemoProduct, index: int, category_id: int) -> dict[str, Any]:
 
 async def _insert_products(
     db: Database,
-    batch: Iterable[DemoProduct],
-    indexes: Iterable[int],
+    batch: list[tuple[int, DemoProduct]],
     slug_to_id: dict[str, int],
     existing: set[str],
 ) -> int:
     """Insert one batch in its own transaction; `existing` is updated with the new SKUs."""
-    pending = list(zip(batch, indexes, strict=True))
     for attempt in range(_ATTEMPTS):
-        rows = [
-            _row(p, i, slug_to_id[p.category_slug]) for p, i in pending if p.sku not in existing
-        ]
+        rows = [_row(p, i, slug_to_id[p.category_slug]) for i, p in batch if p.sku not in existing]
         if not rows:
             return 0
         try:

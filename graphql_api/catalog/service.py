@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from sqlalchemy import ColumnElement, Select, exists, func, literal, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from graphql_api.catalog.models import Category, Product
 from graphql_api.catalog.records import (
@@ -60,13 +61,13 @@ class ProductSort:
 
     def key(self) -> SortKey:
         column = getattr(Product, self.field.value)
-        return SortKey(columns=[column, Product.id], descending=self.descending)
+        return SortKey(columns=[column, col(Product.id)], descending=self.descending)
 
     def values(self, product: ProductRecord) -> list[Any]:
         return [getattr(product, self.field.value), product.id]
 
 
-_live = Product.deleted_at.is_(None)  # type: ignore[union-attr]
+_live = col(Product.deleted_at).is_(None)
 
 
 def live_products() -> Select[Any]:
@@ -80,31 +81,31 @@ def _escape_like(term: str) -> str:
 def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
         # The column is JSONB there (see JsonType); `@>` can use a GIN index.
-        return type_coerce(Product.tags, JSONB).contains([tag])  # type: ignore[no-any-return]
+        return type_coerce(col(Product.tags), JSONB).contains([tag])
     # SQLite keeps JSON as text: look inside it with the json_each table function.
-    each = func.json_each(Product.tags).table_valued("value")
+    each = func.json_each(col(Product.tags)).table_valued("value")
     return exists(select(literal(1)).select_from(each).where(each.c.value == tag))
 
 
 def _filtered(stmt: Select[Any], query: ProductQuery, dialect: str) -> Select[Any]:
     if query.category_id is not None:
-        stmt = stmt.where(Product.category_id == query.category_id)
+        stmt = stmt.where(col(Product.category_id) == query.category_id)
     if query.category_slug is not None:
-        category_ids = select(Category.id).where(Category.slug == query.category_slug)
-        stmt = stmt.where(Product.category_id.in_(category_ids.scalar_subquery()))  # type: ignore[union-attr]
+        category_ids = select(col(Category.id)).where(col(Category.slug) == query.category_slug)
+        stmt = stmt.where(col(Product.category_id).in_(category_ids.scalar_subquery()))
     if query.brand:
-        stmt = stmt.where(func.lower(Product.brand) == query.brand.lower())
+        stmt = stmt.where(func.lower(col(Product.brand)) == query.brand.lower())
     if query.name_contains:
         pattern = f"%{_escape_like(query.name_contains.strip())}%"
-        stmt = stmt.where(Product.name.ilike(pattern, escape="\\"))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Product.name).ilike(pattern, escape="\\"))
     if query.min_price is not None:
-        stmt = stmt.where(Product.price >= query.min_price)
+        stmt = stmt.where(col(Product.price) >= query.min_price)
     if query.max_price is not None:
-        stmt = stmt.where(Product.price <= query.max_price)
+        stmt = stmt.where(col(Product.price) <= query.max_price)
     if query.in_stock is True:
-        stmt = stmt.where(Product.stock > 0)
+        stmt = stmt.where(col(Product.stock) > 0)
     elif query.in_stock is False:
-        stmt = stmt.where(Product.stock <= 0)
+        stmt = stmt.where(col(Product.stock) <= 0)
     for tag in query.tags:
         stmt = stmt.where(_has_tag(dialect, tag))
     return stmt
@@ -128,7 +129,7 @@ async def count_products(session: AsyncSession, query: ProductQuery) -> int:
 
 
 async def products_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, ProductRecord]:
-    rows = await session.execute(live_products().where(Product.id.in_(ids)))  # type: ignore[union-attr]
+    rows = await session.execute(live_products().where(col(Product.id).in_(ids)))
     return {r.id: r for r in map(product_record, rows)}
 
 
@@ -136,25 +137,25 @@ async def product_by(session: AsyncSession, *, sku: str | None = None, slug: str
                      ) -> ProductRecord | None:
     stmt = live_products()
     if sku is not None:
-        stmt = stmt.where(Product.sku == sku)
+        stmt = stmt.where(col(Product.sku) == sku)
     if slug is not None:
-        stmt = stmt.where(Product.slug == slug)
+        stmt = stmt.where(col(Product.slug) == slug)
     row = (await session.execute(stmt)).one_or_none()
     return None if row is None else product_record(row)
 
 
 async def all_categories(session: AsyncSession) -> list[CategoryRecord]:
-    rows = await session.execute(select_categories().order_by(Category.name))
+    rows = await session.execute(select_categories().order_by(col(Category.name)))
     return [category_record(r) for r in rows]
 
 
 async def product_counts_by_category(session: AsyncSession) -> dict[int, int]:
     stmt = (
-        select(Product.category_id, func.count())
-        .where(_live, Product.category_id.is_not(None))  # type: ignore[union-attr]
-        .group_by(Product.category_id)
+        select(col(Product.category_id), func.count())
+        .where(_live, col(Product.category_id).is_not(None))
+        .group_by(col(Product.category_id))
     )
-    return {int(cid): int(n) for cid, n in (await session.execute(stmt)).all()}
+    return {int(cid): int(n) for cid, n in (await session.execute(stmt)).all() if cid is not None}
 
 
 # --- writes -------------------------------------------------------------------------------------
@@ -267,9 +268,9 @@ async def _check_references(
     session: AsyncSession, clean: dict[str, Any], product_id: int | None, errors: list[UserError]
 ) -> None:
     if "sku" in clean:
-        taken = select(Product.id).where(Product.sku == clean["sku"])
+        taken = select(col(Product.id)).where(col(Product.sku) == clean["sku"])
         if product_id is not None:
-            taken = taken.where(Product.id != product_id)
+            taken = taken.where(col(Product.id) != product_id)
         if await session.scalar(taken) is not None:
             errors.append(UserError(field=["sku"], code=ErrorCode.DUPLICATE,
                                     message="A product with this SKU already exists."))
@@ -283,9 +284,9 @@ async def _check_references(
 async def _unique_slug(session: AsyncSession, name: str, sku: str, product_id: int | None) -> str:
     base = slugify(name)
     for candidate in (base, f"{base}-{slugify(sku)}"):
-        stmt = select(Product.id).where(Product.slug == candidate)
+        stmt = select(col(Product.id)).where(col(Product.slug) == candidate)
         if product_id is not None:
-            stmt = stmt.where(Product.id != product_id)
+            stmt = stmt.where(col(Product.id) != product_id)
         if await session.scalar(stmt) is None:
             return candidate
     return f"{base}-{slugify(sku)}-{product_id or 'n'}"

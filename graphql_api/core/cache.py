@@ -26,7 +26,7 @@ class _Json(JsonSerializer):
         return super().loads(value)
 
 
-class _Disabled(BaseCache):  # type: ignore[misc]
+class _Disabled(BaseCache):
     """Every read misses (benchmarks of the database path, and debugging)."""
 
     async def _get(self, *args: Any, **kwargs: Any) -> None:

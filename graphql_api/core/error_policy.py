@@ -54,7 +54,7 @@ class ErrorPolicy(SchemaExtension):
         ):
             return error
         original = error.original_error
-        if isinstance(original, GraphQLError) and original.extensions.get("code"):
+        if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
             return GraphQLError(error.message, error.nodes, error.source, error.positions,
                                 error.path, original, extensions=original.extensions)
         if isinstance(original, (InvalidOperationTypeError, CannotGetOperationTypeError)):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from graphql_api.core.database import create_engine
 from graphql_api.core.settings import Settings
@@ -30,7 +30,7 @@ async def upgrade(settings: Settings, revision: str = "head") -> None:
         await engine.dispose()
 
 
-def _upgrade_sync(connection: AsyncConnection, revision: str) -> None:
+def _upgrade_sync(connection: Connection, revision: str, /) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, revision)

@@ -79,7 +79,7 @@ class PageArgs:
 class SortKey:
     """An ordering: columns (each non-null) with the table's unique id as the last one."""
 
-    columns: Sequence[ColumnElement[Any]]
+    columns: Sequence[Any]  # column expressions
     descending: bool
 
 

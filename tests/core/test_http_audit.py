@@ -65,14 +65,14 @@ def test_graphql_over_http_audit(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        server = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
+        server = subprocess.Popen(
             [sys.executable, "-m", "graphql_api", "serve", "--host", "127.0.0.1",
              "--port", str(port)],
             cwd=ROOT, env=_server_env(tmp_path / "data"), stdout=out, stderr=subprocess.STDOUT,
         )
     try:
         _wait_for_health(server, base, log)
-        audit = subprocess.run(  # noqa: S603 - fixed arguments
+        audit = subprocess.run(
             [node, str(AUDIT_DIR / "audit.mjs"), f"{base}/graphql"],
             cwd=AUDIT_DIR, capture_output=True, text=True, timeout=AUDIT_SECONDS, check=False,
         )
