@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -45,6 +46,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(_prepare(settings))
     settings.signing_secret()  # create the embedded secret once, before workers race for it
+    if args.workers > 1 and not settings.redis_url and settings.cache_enabled:
+        # In-process caches cannot see each other's invalidations: stale reads across workers.
+        log.warning("several workers without REDIS_URL: the cache is off and subscriptions see "
+                    "only their own worker's events; set REDIS_URL to share them")
+        os.environ["CACHE_ENABLED"] = "false"
     uvicorn.run(
         "graphql_api.app:create_app",
         factory=True,
