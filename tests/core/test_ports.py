@@ -151,3 +151,36 @@ async def test_in_process_jobs_dedupe_and_survive_failures() -> None:
     assert await jobs.enqueue("slow", "c", job_id="same")
     await jobs.close()
     assert runs == ["a", "c"]
+
+
+async def test_readiness_reports_unreachable_backends(tmp_path: Any) -> None:
+    """Nothing listens on port 1: the database is unavailable, cache and search degraded."""
+    from graphql_api.core.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, database_url="postgresql+asyncpg://u:p@127.0.0.1:1/x",
+                        redis_url="redis://127.0.0.1:1/0", elasticsearch_url="http://127.0.0.1:1")
+    pubsub = create_pubsub(settings.redis_url)
+    from graphql_api.core.database import Database
+    from graphql_api.core.events import EventBus
+    from graphql_api.core.search_probe import SearchProbe
+
+    resources = Resources(settings=settings, db=Database(settings),
+                          cache=Cache.from_url(settings.redis_url, 10), pubsub=pubsub,
+                          jobs=InProcessJobs([], {}), events=EventBus(pubsub),
+                          search=SearchProbe(settings.elasticsearch_url))
+    checks = await resources.readiness()
+    await resources.close()
+    assert checks == {"database": "unavailable", "cache:redis": "degraded",
+                      "pubsub:redis": "degraded", "search:elasticsearch": "degraded"}
+
+
+async def test_introspection_can_be_turned_off(tmp_path: Any) -> None:
+    from graphql_api.core.settings import Settings
+    from graphql_api.schema import build_schema
+
+    closed = build_schema(Settings(data_dir=tmp_path, introspection=False))
+    result = await closed.execute("{ __schema { queryType { name } } }")
+    assert result.errors and result.data is None
+    opened = build_schema(Settings(data_dir=tmp_path))
+    assert (await opened.execute("{ __schema { queryType { name } } }")).data == {
+        "__schema": {"queryType": {"name": "Query"}}}
