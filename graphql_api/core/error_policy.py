@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult
 
 log = logging.getLogger("graphql_api.errors")
@@ -57,10 +56,6 @@ class ErrorPolicy(SchemaExtension):
         if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
             return GraphQLError(error.message, error.nodes, error.source, error.positions,
                                 error.path, original, extensions=original.extensions)
-        if isinstance(original, (InvalidOperationTypeError, CannotGetOperationTypeError)):
-            # Kept whole: the HTTP layer turns these into 405 / 400.
-            error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
-            return error
         code = _code_for_unexpected(error)
         if code is not None:
             # In place: a parse failure's result holds this very error object.
