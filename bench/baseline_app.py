@@ -26,16 +26,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 DEFAULT_DSN = "postgresql://graphql:graphql@127.0.0.1:5432/graphql_api_bench"
-PAGE_SIZE = 20
-
 # Same filter and order as products(first: 20): live products, newest first, id breaking ties.
-PRODUCTS_SQL = f"""
+PRODUCTS_SQL = """
 SELECT p.id, p.name, p.price, p.category_id, c.name AS category_name
 FROM product AS p
 LEFT JOIN category AS c ON c.id = p.category_id
 WHERE p.deleted_at IS NULL
 ORDER BY p.created_at DESC, p.id DESC
-LIMIT {PAGE_SIZE}
+LIMIT 20
 """
 
 

@@ -83,12 +83,8 @@ class _Kind:
     tags: tuple[str, ...]
 
 
-def _k(
-    noun: str, band: tuple[int, int], features: str, variants: str, details: str, tags: str = ""
-) -> _Kind:
-    return _Kind(
-        noun, band, _t(features), _t(variants), tuple(_compile(d) for d in _t(details)), _t(tags)
-    )
+def _k(noun: str, band: tuple[int, int], features: str, variants: str, details: str, tags: str = "") -> _Kind:
+    return _Kind(noun, band, _t(features), _t(variants), tuple(_compile(d) for d in _t(details)), _t(tags))
 
 
 @dataclass(frozen=True)
@@ -149,8 +145,8 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "smartphones", "Smartphones", "Unlocked smartphones, from budget-friendly to flagship.",
         "SPH", 5,
-        "Novatek | Zephyra | Orbis | Kestrel Mobile | Lumio | Vantec",
-        "Nova | Pulse | Edge | Vista | Orbit | Flux",
+        "Novaxa | Zephyra | Orbis | Falconet Mobile | Lumio | Vantrix",
+        "Lyra | Pulse | Crest | Vista | Orbit | Flux",
         "smartphone | android | unlocked | 5g",
         "busy days on the go | mobile photography | gaming on the move | staying connected",
         [
@@ -180,7 +176,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "phone-accessories", "Phone Accessories", "Cases, chargers, cables and power banks.",
         "PAC", 3,
-        "Gripwell | Chargelab | Voltix | Shieldcase | Novatek",
+        "Gripwell | Chargewell | Voltix | Shieldcase | Novaxa",
         "Snap | Flow | Go | Max | Slim",
         "accessories | charging | usb-c | mobile",
         "everyday carry | travel days | keeping your phone safe | desks and nightstands",
@@ -208,8 +204,8 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "laptops", "Laptops", "Ultrabooks, workstations and everyday notebooks.",
         "LAP", 4,
-        "Corvan | Helix Computing | Stratos | Nimbus | Veridian | Quanta Works",
-        "Air | Book | Studio | Creator | Flex | Blade",
+        "Corvan | Helix Computing | Stratos | Nimbus | Veridian | Quillon Works",
+        "Aria | Folio | Studio | Creator | Flex | Pilot",
         "laptop | computer | ssd | usb-c",
         "hybrid work | students and travellers | creative professionals | long coding sessions",
         [
@@ -239,7 +235,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "tablets", "Tablets & E-Readers", "Tablets and e-readers for work, reading and play.",
         "TAB", 3,
-        "Novatek | Lumio | Slatewise | Orbis | Paperlight",
+        "Novaxa | Lumio | Slatewise | Orbis | Paperlight",
         "Tab | Pad | Canvas | Slate | Folio",
         "tablet | portable | reading",
         "reading in bed | sketching and note-taking | streaming on the sofa | long journeys",
@@ -322,7 +318,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "smartwatches", "Smartwatches & Wearables", "Smartwatches, fitness bands and GPS watches.",
         "WCH", 3,
-        "Kestrel | Vitalis | Orbis | Tempo | Stride Labs",
+        "Falconet | Vitalora | Orbis | Cadenza | Stride Labs",
         "Active | Run | Sense | Fit | Band",
         "wearable | fitness | health",
         "runners and cyclists | tracking sleep and recovery | everyday wellness | open-water swims",
@@ -351,7 +347,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "cameras", "Cameras & Photo", "Mirrorless, action and instant cameras and lenses.",
         "CAM", 2,
-        "Optera | Kairo | Framecraft | Apertura | Lumix Vale",
+        "Optera | Kairo | Framecraft | Apertura | Luminar Vale",
         "Vision | Snap | Shot | Go | Frame",
         "camera | photography",
         "travel photography | vlogging | weekend adventures | portrait work",
@@ -381,7 +377,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "televisions", "TVs & Home Theatre", "Smart TVs, soundbars and projectors.",
         "TVS", 3,
-        "Visionex | Lumora | Panoview | Cinemax Home | Brightwave",
+        "Visionex | Lumora | Panoview | Cinevo Home | Brightwave",
         "Vista | Cine | Frame | Aura | Prism",
         "tv | home-theatre | streaming",
         "movie nights | sports fans | gaming in 4K | small living rooms",
@@ -583,7 +579,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "bedding", "Bedding & Bath", "Sheets, duvets, pillows and towels.",
         "BED", 3,
-        "Dreamloom | Softhaven | Linenly | Cloudnest | Restwell",
+        "Dreamloom | Softhaven | Linenly | Cloudnest | Duskfeather",
         "Cloud | Classic | Hotel | Pure | Serene",
         "bedding | bath | home",
         "restful nights | hot sleepers | guest rooms | a spa-like bathroom",
@@ -680,8 +676,8 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "running-shoes", "Running Shoes", "Road, trail and racing shoes.",
         "RUN", 4,
-        "Stridex | Trailhawk | Velocita | Pacer & Co | Cloudfoot | Sprintline",
-        "Glide | Tempo | Ridge | Rush | Float | Summit",
+        "Stridewell | Trailfinch | Velocita | Pacer & Co | Cloudfoot | Sprintline",
+        "Glide | Cadenza | Ridge | Rush | Float | Summit",
         "running | shoes | sports",
         "daily training | marathon day | muddy trails | easy recovery runs",
         [
@@ -743,7 +739,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "womens-clothing", "Women's Clothing", "Dresses, tops, knitwear and outerwear for women.",
         "WCL", 4,
-        "Maison Elle | Juniper Row | Aveline | Northfold | Seraphine",
+        "Maison Liora | Juniper Row | Aveline | Northfold | Seraphelle",
         "Atelier | Everyday | Weekend | Studio | Riviera",
         "womenswear | clothing",
         "summer weekends | the office | chilly mornings | travel capsules",
@@ -777,7 +773,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "bags-luggage", "Bags & Luggage", "Backpacks, suitcases and travel accessories.",
         "BAG", 3,
-        "Roamwell | Carryall | Wayfarer & Co | Jetpath | Nomadi",
+        "Roamwell | Carryall | Waymark & Co | Jetpath | Nomadi",
         "Voyager | Transit | Metro | Summit | Weekender",
         "travel | bags",
         "weekend getaways | business trips | daily commutes | backpacking",
@@ -867,7 +863,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "haircare", "Hair Care", "Shampoos, conditioners, styling and hair tools.",
         "HAR", 2,
-        "Tressa | Maneworks | Silken | Curlcraft | Lumera",
+        "Tressique | Maneworks | Silken | Curlcraft | Lumera",
         "Smooth | Volume | Repair | Curl | Shine",
         "haircare | beauty",
         "curly hair | frizz control | quick morning routines | colour-treated hair",
@@ -923,7 +919,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "health-supplements", "Health & Supplements", "Vitamins, protein and everyday wellness.",
         "VIT", 3,
-        "Vitalis | Nutriva | Greenfield Labs | Corewell | Purely Botanica",
+        "Vitalora | Nutriva | Greenfield Labs | Corewise | Purely Botanica",
         "Daily | Active | Pure | Complete | Balance",
         "health | supplements",
         "active lifestyles | the winter months | post-workout recovery | plant-based diets",
@@ -951,8 +947,8 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "toys", "Toys & Games", "Building sets, board games, puzzles and plush.",
         "TOY", 4,
-        "Brickle | Wondertoy | Puzzlewood | Playnest | Kitekid | Tinker & Tot",
-        "Adventure | Explorer | Junior | Classic | Galaxy",
+        "Brickle | Wondertoy | Puzzlegrove | Playnest | Kitekid | Tinker & Tot",
+        "Adventure | Explorer | Junior | Classic | Cosmos",
         "toys | kids | gift",
         "rainy afternoons | family game nights | curious young minds | birthday surprises",
         [
@@ -1088,7 +1084,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "power-tools", "Tools & DIY", "Drills, saws, hand tools and workshop gear.",
         "TLS", 3,
-        "Torqueline | Ironclad | Buildrite | Forgeworks | Voltmaster",
+        "Torqueline | Ironvale | Buildrite | Forgeworks | Voltmaster",
         "Pro | Max | Compact | Site | Duty",
         "tools | diy | workshop",
         "weekend DIY | trade professionals | home renovations | flat-pack assembly",
@@ -1157,7 +1153,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "fitness", "Fitness Equipment", "Weights, yoga mats, bikes and home gym gear.",
         "FIT", 3,
-        "Ironcore | Flexfit | Pulsegear | Vitalis | Tempo",
+        "Ironcore | Flexora | Pulsegear | Vitalora | Cadenza",
         "Core | Home | Studio | Flex | Prime",
         "fitness | home-gym",
         "home workouts | yoga practice | strength training | small flats",
@@ -1191,7 +1187,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "camping", "Outdoor & Camping", "Tents, sleeping bags, stoves and hiking gear.",
         "CMP", 3,
-        "Trailhawk | Summitline | Wildroot | Basecamp Co | Northridge",
+        "Trailfinch | Summitline | Wildmoss | Basecamp Co | Northridge",
         "Ridge | Trek | Alpine | Basecamp | Ranger",
         "camping | outdoor | hiking",
         "backcountry trips | festival weekends | family campsites | thru-hikes",
@@ -1225,7 +1221,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s(
         "automotive", "Automotive", "Car accessories, care and electronics.",
         "AUT", 2,
-        "Roadmate | Autovia | Drivewell | Gearshift | Motorist",
+        "Roadwise | Autovia | Drivewell | Gearshift | Motorist",
         "Drive | Road | Cruise | Guard | Route",
         "automotive | car",
         "daily commutes | road trips | keeping the car tidy | roadside emergencies",

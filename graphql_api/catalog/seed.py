@@ -103,7 +103,7 @@ def _build_batch(indexes: list[int], seed: int) -> list[tuple[int, DemoProduct]]
 async def _category_ids(db: Database) -> dict[str, int]:
     async with db.session() as session:
         rows = await session.execute(sa.select(_categories.c.slug, _categories.c.id))
-        return {slug: id_ for slug, id_ in rows.tuples()}
+        return {slug: id_ for slug, id_ in rows}
 
 
 async def _ensure_categories(db: Database) -> tuple[dict[str, int], int]:
