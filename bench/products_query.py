@@ -624,7 +624,7 @@ class Measurement:
     variant: Variant
     wrk: WrkResult
     byte_identical: bool
-    busy_before: float  # machine CPU use (%) just before the measurement
+    busy_before: float  # machine CPU use (%) just before this variant's server started
     rounds: list[float] = field(default_factory=list)  # req/s of every round
 
 
@@ -805,6 +805,7 @@ def measure_one(cfg: Config, variant: Variant, workdir: Path, reference: bytes |
                 ) -> tuple[Measurement, bytes]:
     if variant.key == "redis":
         flush_bench_cache(cfg.redis_url)
+    busy = wait_for_quiet(cfg)  # before our server starts: what other processes use
     with running_server(variant, cfg, workdir) as base:
         body = fetch(base)
         reference = reference or body
@@ -813,7 +814,6 @@ def measure_one(cfg: Config, variant: Variant, workdir: Path, reference: bytes |
             f"({len(body)} bytes); warming up for {cfg.warmup}s")
         if cfg.warmup:
             run_wrk(cfg, f"{base}/graphql", cfg.warmup)
-        busy = wait_for_quiet(cfg)
         wrk = run_wrk(cfg, f"{base}/graphql", cfg.duration)
         check_same_response(reference, fetch(base), variant.label + " after the run")
     log(f"{variant.label}: {wrk.requests_per_sec:.0f} req/s, p50 {wrk.p50_ms:.2f} ms, "
@@ -956,7 +956,7 @@ def render_block(cfg: Config, catalog: Catalog, results: list[Measurement],
 {catalog.postgres_version} and Redis on the same machine; asyncpg connects to PostgreSQL \
 {"over TLS (its default `ssl=prefer`; the server offers TLS)" if catalog.ssl else "without TLS"}, \
 the baseline as well as ours. Other work may run on this shared machine: the table gives the \
-CPU use measured just before each measurement.
+CPU use measured just before each variant's server started.
 - **Versions**: {versions()}.
 - **Data**: `{BENCH_DB}`, {catalog.live_products:,} live products ({catalog.products:,} in \
 all) in {catalog.categories} categories from `graphql-api seed --products {cfg.products}`, \

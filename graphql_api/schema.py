@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -79,14 +80,19 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # Factories, so each request gets fresh extension instances.
+    # The limits' rule classes are made once: the validation cache is keyed by the rules, so
+    # fresh classes per request would miss it every time (and fill it with junk).
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    # Factories, so each request gets fresh extension instances; the caches live at module level.
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         ErrorPolicy,
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(limit_rules),
+        lambda: ValidationCache(maxsize=512),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

@@ -18,7 +18,7 @@ class CatalogLoaders:
         self.category_product_count = DataLoader(self._category_counts)
 
     async def _categories(self, ids: Sequence[int]) -> list[CategoryRecord | None]:
-        by_id = {c.id: c for c in await self.reads.categories()}
+        by_id = await self.reads.categories_by_ids(list(ids))
         return [by_id.get(i) for i in ids]
 
     async def _products(self, ids: Sequence[int]) -> list[ProductRecord | None]:

@@ -50,8 +50,8 @@ class CatalogReads:
         if prefix is not None and (hit := await self.cache.get(key)) is not None:
             return Page([_product(r) for r in hit["rows"]], hit["cursors"], hit["has_next"],
                         hit["has_previous"])
-        async with self.resources.db.session() as session:
-            result = await service.list_products(session, query, sort, page)
+        async with self.resources.db.read() as conn:
+            result = await service.list_products(conn, query, sort, page)
         if prefix is not None:
             await self.cache.set(key, {
                 "rows": [p.to_json() for p in result.rows],
@@ -63,8 +63,8 @@ class CatalogReads:
 
     async def products_count(self, query: service.ProductQuery) -> int:
         async def count() -> int:
-            async with self.resources.db.session() as session:
-                return await service.count_products(session, query)
+            async with self.resources.db.read() as conn:
+                return await service.count_products(conn, query)
 
         prefix = await self._prefix()
         if prefix is None:
@@ -79,8 +79,8 @@ class CatalogReads:
             found = {i: _product(h) for i, h in zip(ids, hits, strict=True) if h is not None}
         missing = [i for i in ids if i not in found]
         if missing:
-            async with self.resources.db.session() as session:
-                loaded = await service.products_by_ids(session, missing)
+            async with self.resources.db.read() as conn:
+                loaded = await service.products_by_ids(conn, missing)
             found.update(loaded)
             if prefix is not None:
                 for pid, product in loaded.items():
@@ -90,8 +90,8 @@ class CatalogReads:
     async def product_by(self, *, sku: str | None = None, slug: str | None = None
                          ) -> ProductRecord | None:
         async def load() -> dict[str, Any] | None:
-            async with self.resources.db.session() as session:
-                product = await service.product_by(session, sku=sku, slug=slug)
+            async with self.resources.db.read() as conn:
+                product = await service.product_by(conn, sku=sku, slug=slug)
             return None if product is None else product.to_json()
 
         prefix = await self._prefix()
@@ -103,8 +103,8 @@ class CatalogReads:
 
     async def categories(self) -> list[CategoryRecord]:
         async def load() -> list[dict[str, Any]]:
-            async with self.resources.db.session() as session:
-                return [c.to_json() for c in await service.all_categories(session)]
+            async with self.resources.db.read() as conn:
+                return [c.to_json() for c in await service.all_categories(conn)]
 
         prefix = await self._prefix()
         rows = await load() if prefix is None else await self.cache.get_or_set(
@@ -112,10 +112,17 @@ class CatalogReads:
         )
         return [CategoryRecord.from_json(r) for r in rows]
 
+    async def categories_by_ids(self, ids: list[int]) -> dict[int, CategoryRecord]:
+        """From the cached full list when there is a cache, else just the rows asked for."""
+        if await self._prefix() is not None:
+            return {c.id: c for c in await self.categories()}
+        async with self.resources.db.read() as conn:
+            return await service.categories_by_ids(conn, ids)
+
     async def category_counts(self) -> dict[int, int]:
         async def load() -> dict[str, int]:
-            async with self.resources.db.session() as session:
-                counts = await service.product_counts_by_category(session)
+            async with self.resources.db.read() as conn:
+                counts = await service.product_counts_by_category(conn)
             return {str(k): v for k, v in counts.items()}  # JSON object keys are strings
 
         prefix = await self._prefix()

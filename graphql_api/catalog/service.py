@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy import ColumnElement, Select, exists, func, literal, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from graphql_api.catalog.models import Category, Product
@@ -27,6 +27,9 @@ from graphql_api.catalog.records import (
 from graphql_api.core.errors import ErrorCode, UserError, UserInputError
 from graphql_api.core.models import utcnow
 from graphql_api.core.pagination import Page, PageArgs, SortKey, build_page, keyset_statement
+
+# Reads run on a bare connection: cheaper than an ORM session.
+Reader = AsyncConnection
 
 
 class SortField(Enum):
@@ -112,50 +115,55 @@ def _filtered(stmt: Select[Any], query: ProductQuery, dialect: str) -> Select[An
 
 
 async def list_products(
-    session: AsyncSession, query: ProductQuery, sort: ProductSort, page: PageArgs
+    conn: Reader, query: ProductQuery, sort: ProductSort, page: PageArgs
 ) -> Page[ProductRecord]:
-    stmt = keyset_statement(_filtered(live_products(), query, _dialect(session)), sort.key(), page)
-    rows = [product_record(r) for r in await session.execute(stmt)]
+    stmt = keyset_statement(_filtered(live_products(), query, _dialect(conn)), sort.key(), page)
+    rows = [product_record(r) for r in await conn.execute(stmt)]
     return build_page(rows, page, sort.values)
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
+def _dialect(conn: Reader) -> str:
+    return conn.dialect.name
 
 
-async def count_products(session: AsyncSession, query: ProductQuery) -> int:
-    stmt = _filtered(select(func.count()).select_from(Product).where(_live), query, _dialect(session))
-    return int(await session.scalar(stmt) or 0)
+async def count_products(conn: Reader, query: ProductQuery) -> int:
+    stmt = _filtered(select(func.count()).select_from(Product).where(_live), query, _dialect(conn))
+    return int(await conn.scalar(stmt) or 0)
 
 
-async def products_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, ProductRecord]:
-    rows = await session.execute(live_products().where(col(Product.id).in_(ids)))
+async def products_by_ids(conn: Reader, ids: list[int]) -> dict[int, ProductRecord]:
+    rows = await conn.execute(live_products().where(col(Product.id).in_(ids)))
     return {r.id: r for r in map(product_record, rows)}
 
 
-async def product_by(session: AsyncSession, *, sku: str | None = None, slug: str | None = None
+async def product_by(conn: Reader, *, sku: str | None = None, slug: str | None = None
                      ) -> ProductRecord | None:
     stmt = live_products()
     if sku is not None:
         stmt = stmt.where(col(Product.sku) == sku)
     if slug is not None:
         stmt = stmt.where(col(Product.slug) == slug)
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await conn.execute(stmt)).one_or_none()
     return None if row is None else product_record(row)
 
 
-async def all_categories(session: AsyncSession) -> list[CategoryRecord]:
-    rows = await session.execute(select_categories().order_by(col(Category.name)))
+async def all_categories(conn: Reader) -> list[CategoryRecord]:
+    rows = await conn.execute(select_categories().order_by(col(Category.name)))
     return [category_record(r) for r in rows]
 
 
-async def product_counts_by_category(session: AsyncSession) -> dict[int, int]:
+async def categories_by_ids(conn: Reader, ids: list[int]) -> dict[int, CategoryRecord]:
+    rows = await conn.execute(select_categories().where(col(Category.id).in_(ids)))
+    return {r.id: r for r in map(category_record, rows)}
+
+
+async def product_counts_by_category(conn: Reader) -> dict[int, int]:
     stmt = (
         select(col(Product.category_id), func.count())
         .where(_live, col(Product.category_id).is_not(None))
         .group_by(col(Product.category_id))
     )
-    return {int(cid): int(n) for cid, n in (await session.execute(stmt)).all() if cid is not None}
+    return {int(cid): int(n) for cid, n in (await conn.execute(stmt)).all() if cid is not None}
 
 
 # --- writes -------------------------------------------------------------------------------------

@@ -7,7 +7,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from graphql_api.core.settings import Settings
 
@@ -54,6 +60,12 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:
             yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A bare connection for reads: Core statements skip the ORM session's bookkeeping."""
+        async with self.engine.connect() as conn:
+            yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
