@@ -22,15 +22,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30},
+                                     skip_autocommit_rollback=True)
         _tune_sqlite(engine)
         return engine
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per checkout. A connection found dead raises a
+        # disconnect error, which makes SQLAlchemy drop the whole pool, so the next use reconnects.
         pool_recycle=1800,
+        skip_autocommit_rollback=True,  # an AUTOCOMMIT read has nothing to roll back
     )
 
 
@@ -50,6 +53,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
+        # Same pool, no transaction: a read is one round trip, not BEGIN, query, ROLLBACK.
+        self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -64,7 +69,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A bare connection for reads: Core statements skip the ORM session's bookkeeping."""
-        async with self.engine.connect() as conn:
+        async with self.read_engine.connect() as conn:
             yield conn
 
     @asynccontextmanager
