@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
+from sqlalchemy import TypeDecorator
 from sqlalchemy.engine import Connection
 
 from graphql_api.core.database import create_engine
@@ -14,12 +16,20 @@ from graphql_api.core.settings import get_settings
 config = context.config
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Write our TypeDecorators as their plain SQLAlchemy type: migrations must not import the app."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=True,  # SQLite can only ALTER tables by copying them
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

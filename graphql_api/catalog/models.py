@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Integer, Numeric, String, Text
+from sqlalchemy import Column, Index, Integer, Numeric, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from graphql_api.core.models import JsonType, MoneyType, TimestampType, utcnow
@@ -19,15 +19,24 @@ class Category(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=TimestampType)
 
 
+def _live_index(name: str, *columns: str) -> Index:
+    """A partial index over live products: keyset pages walk it in (column, id) order.
+
+    Partial, not led by deleted_at: PostgreSQL does not treat `deleted_at IS NULL` as an equality,
+    so an index led by it cannot return rows in the sort order and every page would sort.
+    """
+    live = text("deleted_at IS NULL")
+    return Index(name, *columns, postgresql_where=live, sqlite_where=live)
+
+
 class Product(SQLModel, table=True):
     __table_args__ = (
-        # Keyset pagination walks (deleted_at, sort column, id) for every sort.
-        Index("ix_product_live_name", "deleted_at", "name", "id"),
-        Index("ix_product_live_price", "deleted_at", "price", "id"),
-        Index("ix_product_live_created", "deleted_at", "created_at", "id"),
-        Index("ix_product_live_stock", "deleted_at", "stock", "id"),
-        Index("ix_product_live_rating", "deleted_at", "rating", "id"),
-        Index("ix_product_category", "category_id"),
+        _live_index("ix_product_live_name", "name", "id"),
+        _live_index("ix_product_live_price", "price", "id"),
+        _live_index("ix_product_live_created", "created_at", "id"),
+        _live_index("ix_product_live_stock", "stock", "id"),
+        _live_index("ix_product_live_rating", "rating", "id"),
+        _live_index("ix_product_live_category", "category_id"),
         Index("ix_product_brand", "brand"),
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:14:33.691877
+Create Date: 2026-11-23 08:03:40.142111
 """
 from collections.abc import Sequence
 
@@ -65,12 +65,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('product', schema=None) as batch_op:
         batch_op.create_index('ix_product_brand', ['brand'], unique=False)
-        batch_op.create_index('ix_product_category', ['category_id'], unique=False)
-        batch_op.create_index('ix_product_live_created', ['deleted_at', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_product_live_name', ['deleted_at', 'name', 'id'], unique=False)
-        batch_op.create_index('ix_product_live_price', ['deleted_at', 'price', 'id'], unique=False)
-        batch_op.create_index('ix_product_live_rating', ['deleted_at', 'rating', 'id'], unique=False)
-        batch_op.create_index('ix_product_live_stock', ['deleted_at', 'stock', 'id'], unique=False)
+        batch_op.create_index('ix_product_live_category', ['category_id'], unique=False, postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.create_index('ix_product_live_created', ['created_at', 'id'], unique=False, postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.create_index('ix_product_live_name', ['name', 'id'], unique=False, postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.create_index('ix_product_live_price', ['price', 'id'], unique=False, postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.create_index('ix_product_live_rating', ['rating', 'id'], unique=False, postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.create_index('ix_product_live_stock', ['stock', 'id'], unique=False, postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
 
     op.create_table('refresh_token',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -99,12 +99,12 @@ def downgrade() -> None:
 
     op.drop_table('refresh_token')
     with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.drop_index('ix_product_live_stock')
-        batch_op.drop_index('ix_product_live_rating')
-        batch_op.drop_index('ix_product_live_price')
-        batch_op.drop_index('ix_product_live_name')
-        batch_op.drop_index('ix_product_live_created')
-        batch_op.drop_index('ix_product_category')
+        batch_op.drop_index('ix_product_live_stock', postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.drop_index('ix_product_live_rating', postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.drop_index('ix_product_live_price', postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.drop_index('ix_product_live_name', postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.drop_index('ix_product_live_created', postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+        batch_op.drop_index('ix_product_live_category', postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
         batch_op.drop_index('ix_product_brand')
 
     op.drop_table('product')
