@@ -10,7 +10,7 @@ from typing import Any
 
 from graphql_api.catalog import service
 from graphql_api.catalog.records import CategoryRecord, ProductRecord
-from graphql_api.core.pagination import Page, PageArgs
+from graphql_api.core.pagination import Page, PageArgs, cursor_function
 from graphql_api.core.resources import Resources
 
 GENERATION_KEY = "catalog:generation"
@@ -48,14 +48,13 @@ class CatalogReads:
         prefix = await self._prefix()
         key = f"{prefix}:page:{query.cache_key()}:{sort.field.value}:{sort.descending}:{page}"
         if prefix is not None and (hit := await self.cache.get(key)) is not None:
-            return Page([_product(r) for r in hit["rows"]], hit["cursors"], hit["has_next"],
-                        hit["has_previous"])
+            return Page([_product(r) for r in hit["rows"]], cursor_function(sort.values),
+                        hit["has_next"], hit["has_previous"])
         async with self.resources.db.read() as conn:
             result = await service.list_products(conn, query, sort, page)
         if prefix is not None:
             await self.cache.set(key, {
                 "rows": [p.to_json() for p in result.rows],
-                "cursors": result.cursors,
                 "has_next": result.has_next,
                 "has_previous": result.has_previous,
             })

@@ -24,14 +24,26 @@ DEFAULT_PAGE_SIZE = 20
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    page: strawberry.Private[Page[Any]]
+
+    @strawberry.field
+    def start_cursor(self) -> str | None:
+        return self.page.cursor_of(self.page.rows[0]) if self.page.rows else None
+
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        return self.page.cursor_of(self.page.rows[-1]) if self.page.rows else None
 
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
     node: T
+    row: strawberry.Private[Any]
+    cursor_of: strawberry.Private[Callable[[Any], str]]
+
+    @strawberry.field(description="Opaque; computed only when asked for.")
+    def cursor(self) -> str:
+        return self.cursor_of(self.row)
 
 
 @strawberry.type
@@ -129,7 +141,7 @@ def _order(key: SortKey, forward: bool) -> list[Any]:
 @dataclass
 class Page(Generic[T]):
     rows: list[T]
-    cursors: list[str]
+    cursor_of: Callable[[T], str]
     has_next: bool
     has_previous: bool
 
@@ -140,6 +152,10 @@ def keyset_statement(stmt: Select[Any], key: SortKey, page: PageArgs) -> Select[
     if cursor is not None:
         stmt = stmt.where(_after(key, decode_cursor(cursor, key), forward))
     return stmt.order_by(*_order(key, forward)).limit(page.size + 1)
+
+
+def cursor_function(cursor_values: Callable[[T], Sequence[Any]]) -> Callable[[T], str]:
+    return lambda row: encode_cursor(cursor_values(row))
 
 
 def build_page(
@@ -153,20 +169,16 @@ def build_page(
         has_next, has_previous = page.before is not None, more
     else:
         has_next, has_previous = more, page.after is not None
-    return Page(items, [encode_cursor(cursor_values(r)) for r in items], has_next, has_previous)
+    return Page(items, cursor_function(cursor_values), has_next, has_previous)
 
 
 def to_connection(
     page: Page[Any], node: Callable[[Any], T], count_total: Callable[[], Awaitable[int]]
 ) -> Connection[T]:
-    edges = [Edge(cursor=c, node=node(r)) for c, r in zip(page.cursors, page.rows, strict=True)]
     return Connection(
-        edges=edges,
+        edges=[Edge(node=node(r), row=r, cursor_of=page.cursor_of) for r in page.rows],
         page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
+            has_next_page=page.has_next, has_previous_page=page.has_previous, page=page
         ),
         count_total=count_total,
     )
