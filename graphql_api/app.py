@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLHTTP(schema, settings.graphiql_enabled).endpoint,
+            Route("/graphql", GraphQLHTTP(schema, settings.graphiql_enabled,
+                                          settings.max_tokens).endpoint,
                   methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings.allowed_origins)),
             Route("/health", health),

@@ -20,6 +20,7 @@ from strawberry.types.graphql import OperationType
 
 from graphql_api.context import Context, bearer_token
 from graphql_api.core.errors import ApiError
+from graphql_api.response_cache import ResponseCache
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +145,10 @@ def _format(error: GraphQLError) -> dict[str, Any]:
 
 
 class GraphQLHTTP:
-    def __init__(self, schema: strawberry.Schema, graphiql: bool) -> None:
+    def __init__(self, schema: strawberry.Schema, graphiql: bool, max_tokens: int) -> None:
         self.schema = schema
         self.graphiql_html = get_graphql_ide_html("graphiql") if graphiql else None
+        self.max_tokens = max_tokens
 
     async def endpoint(self, request: Request) -> Response:
         if _wants_ide(request) and self.graphiql_html is not None:
@@ -177,8 +179,15 @@ class GraphQLHTTP:
         except ApiError as exc:
             return _respond({"errors": [exc.formatted]}, media,
                             401 if media == GRAPHQL_RESPONSE else 200)
-        context = Context(resources=request.app.state.resources, signer=request.app.state.signer,
-                          token=token, request=request)
+        resources = request.app.state.resources
+        cache_key = None
+        if token is None:
+            responses = ResponseCache(resources.cache, self.max_tokens)
+            cache_key = await responses.key(params, media)
+            if cache_key is not None and (hit := await responses.get(cache_key)) is not None:
+                return _respond_text(hit, media, 200, {"x-cache": "hit"})
+        context = Context(resources=resources, signer=request.app.state.signer, token=token,
+                          request=request)
         try:
             result = await self.schema.execute(
                 params["query"],
@@ -205,14 +214,21 @@ class GraphQLHTTP:
             status = 400 if media == GRAPHQL_RESPONSE else 200
         else:
             body["data"] = result.data
-        response = _respond(body, media, status)
-        response.headers["x-request-id"] = context.request_id
-        return response
+        text = _dump(body)
+        if cache_key is not None and status == 200 and "errors" not in body:
+            await responses.set(cache_key, text)
+        return _respond_text(text, media, status, {"x-request-id": context.request_id})
+
+
+def _dump(body: dict[str, Any]) -> str:
+    return json.dumps(body, separators=(",", ":"), default=str)
 
 
 def _respond(body: dict[str, Any], media: str, status: int) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":"), default=str),
-        status_code=status,
-        media_type=media if media == JSON else f"{media}; charset=utf-8",
-    )
+    return _respond_text(_dump(body), media, status)
+
+
+def _respond_text(text: str, media: str, status: int, headers: dict[str, str] | None = None
+                  ) -> Response:
+    return Response(text, status_code=status, headers=headers,
+                    media_type=media if media == JSON else f"{media}; charset=utf-8")

@@ -1,0 +1,67 @@
+"""Whole responses of anonymous catalog queries, cached under the catalog generation.
+
+A storefront asks the same few queries over and over; serving them from the cache skips parsing,
+validation and execution. Only operations made wholly of the public root fields below are
+eligible, and only for callers without a token, so no response depends on who asks. Every field
+reachable from these roots reads catalog data, whose writes bump the catalog generation
+(`catalog/reads.py`): a new generation is a new key space, so nothing stale is served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from typing import Any
+
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+
+from graphql_api.catalog.reads import GENERATION_KEY
+from graphql_api.core.cache import Cache
+
+# A root field joins this set only if everything under it is catalog data.
+PUBLIC_ROOT_FIELDS = frozenset({"products", "product", "categories", "category", "__typename"})
+MAX_CACHED_BYTES = 256 * 1024
+
+
+@lru_cache(maxsize=1024)
+def cacheable_operation(query: str, operation_name: str | None, max_tokens: int) -> bool:
+    try:
+        document = parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        return False
+    # Fragments at the root could hide any field: only plain fields are judged.
+    return all(
+        isinstance(selection, FieldNode) and selection.name.value in PUBLIC_ROOT_FIELDS
+        for selection in operations[0].selection_set.selections
+    )
+
+
+class ResponseCache:
+    def __init__(self, cache: Cache, max_tokens: int) -> None:
+        self.cache = cache
+        self.max_tokens = max_tokens
+
+    async def key(self, params: dict[str, Any], media: str) -> str | None:
+        query, operation_name = params["query"], params.get("operationName")
+        if not cacheable_operation(query, operation_name, self.max_tokens):
+            return None
+        generation = await self.cache.get(GENERATION_KEY)
+        if generation is None:
+            return None  # no cache, or nothing read yet in this generation
+        request = json.dumps([query, params.get("variables"), operation_name, media],
+                             sort_keys=True, separators=(",", ":"))
+        return f"response:{generation}:{hashlib.sha256(request.encode()).hexdigest()}"
+
+    async def get(self, key: str) -> str | None:
+        hit = await self.cache.get(key)
+        return hit if isinstance(hit, str) else None
+
+    async def set(self, key: str, body: str) -> None:
+        if len(body) <= MAX_CACHED_BYTES:
+            await self.cache.set(key, body)

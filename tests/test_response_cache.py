@@ -1,0 +1,65 @@
+"""Anonymous catalog queries are served whole from the cache, and never stale or personal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql_api.response_cache import cacheable_operation
+from tests.catalog.test_product_admin import CREATE, UPDATE, new_sku
+
+QUERY = "query($sku: String) { product(sku: $sku) { stock } categories { slug } }"
+
+
+async def _post(client: Any, variables: dict[str, Any], token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return await client.post("/graphql", json={"query": QUERY, "variables": variables},
+                             headers=headers)
+
+
+async def test_repeated_anonymous_query_is_a_hit_until_the_catalog_changes(
+    client: Any, gql: Any, admin_token: str
+) -> None:
+    sku = new_sku()
+    created = await gql.data(CREATE, {"input": {"sku": sku, "name": "Cached", "price": "2",
+                                                 "stock": 1}}, admin_token)
+    first = await _post(client, {"sku": sku})
+    second = await _post(client, {"sku": sku})
+    assert "x-cache" not in first.headers
+    assert second.headers.get("x-cache") == "hit"
+    assert second.content == first.content and second.json()["data"]["product"] == {"stock": 1}
+
+    product_id = created["productCreate"]["product"]["id"]
+    await gql.data(UPDATE, {"id": product_id, "input": {"stock": 4}}, admin_token)
+    fresh = await _post(client, {"sku": sku})
+    assert "x-cache" not in fresh.headers
+    assert fresh.json()["data"]["product"] == {"stock": 4}
+    assert (await _post(client, {"sku": sku})).headers.get("x-cache") == "hit"
+
+
+async def test_callers_with_a_token_are_never_served_from_the_cache(client: Any,
+                                                                   customer_token: str) -> None:
+    for _ in range(3):
+        response = await _post(client, {"sku": "nothing"}, customer_token)
+        assert "x-cache" not in response.headers
+
+
+async def test_errors_are_not_cached(client: Any) -> None:
+    query = '{ products(first: 1, after: "bad") { totalCount } }'
+    for _ in range(2):
+        response = await client.post("/graphql", json={"query": query})
+        assert "x-cache" not in response.headers and response.json()["errors"]
+
+
+def test_only_public_catalog_operations_are_eligible() -> None:
+    assert cacheable_operation("{ products { totalCount } categories { slug } }", None, 2000)
+    assert cacheable_operation("query A { me { id } } query B { categories { slug } }", "B", 2000)
+    for query, name in [
+        ("{ me { id } }", None),
+        ("{ products { totalCount } me { id } }", None),
+        ("{ node(id: \"x\") { id } }", None),
+        ("{ ...F } fragment F on Query { categories { slug } }", None),
+        ("mutation { tokenRevoke(input: {refreshToken: \"x\"}) { revoked } }", None),
+        ("query A { categories { slug } } query B { categories { slug } }", None),
+        ("{ categories {", None),
+    ]:
+        assert not cacheable_operation(query, name, 2000), query
