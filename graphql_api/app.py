@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.resources = await open_resources(settings)
+        # Everything loaded so far lives as long as the process: moving it out of the collector's
+        # reach keeps full collections (70-120 ms pauses under load) off the request path.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

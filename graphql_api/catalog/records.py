@@ -35,6 +35,8 @@ class ProductRecord:
     review_count: int
     created_at: datetime
     updated_at: datetime
+    # Joined in by list reads, so a page's categories need no second query.
+    category: CategoryRecord | None = None
 
     def to_json(self) -> dict[str, Any]:
         # Spelt out: dataclasses.asdict deep-copies and costs ten times as much.
@@ -45,6 +47,7 @@ class ProductRecord:
             "category_id": self.category_id, "tags": self.tags, "images": self.images,
             "rating": str(self.rating), "review_count": self.review_count,
             "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+            "category": None if self.category is None else self.category.to_json(),
         }
 
     @classmethod
@@ -54,6 +57,8 @@ class ProductRecord:
         data["rating"] = Decimal(data["rating"])
         data["created_at"] = datetime.fromisoformat(data["created_at"])
         data["updated_at"] = datetime.fromisoformat(data["updated_at"])
+        if data.get("category") is not None:
+            data["category"] = CategoryRecord.from_json(data["category"])
         return cls(**data)
 
     @classmethod
@@ -78,22 +83,33 @@ class CategoryRecord:
         return cls(**{**data, "created_at": datetime.fromisoformat(data["created_at"])})
 
 
-PRODUCT_FIELDS = tuple(f.name for f in fields(ProductRecord))
+PRODUCT_FIELDS = tuple(f.name for f in fields(ProductRecord) if f.name != "category")
 CATEGORY_FIELDS = tuple(f.name for f in fields(CategoryRecord))
 _product_table = Product.__table__  # type: ignore[attr-defined]
 _category_table = Category.__table__  # type: ignore[attr-defined]
 
 
 def select_products() -> Select[Any]:
-    return select(*(_product_table.c[f] for f in PRODUCT_FIELDS))
+    """Product columns, then the category's (null when it has none), in one outer join."""
+    return select(
+        *(_product_table.c[f] for f in PRODUCT_FIELDS),
+        *(_category_table.c[f] for f in CATEGORY_FIELDS),
+    ).outerjoin(_category_table, _category_table.c.id == _product_table.c.category_id)
 
 
 def select_categories() -> Select[Any]:
     return select(*(_category_table.c[f] for f in CATEGORY_FIELDS))
 
 
+_SPLIT = len(PRODUCT_FIELDS)
+
+
 def product_record(row: Any) -> ProductRecord:
-    return ProductRecord(*row)
+    """A row of `select_products`."""
+    record = ProductRecord(*row[:_SPLIT])
+    if row[_SPLIT] is not None:
+        record.category = CategoryRecord(*row[_SPLIT:])
+    return record
 
 
 def category_record(row: Any) -> CategoryRecord:

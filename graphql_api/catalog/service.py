@@ -73,8 +73,13 @@ class ProductSort:
 _live = col(Product.deleted_at).is_(None)
 
 
+# Statements are immutable: built once, each read derives its own from these.
+_LIVE_PRODUCTS = select_products().where(_live)
+_ALL_CATEGORIES = select_categories()
+
+
 def live_products() -> Select[Any]:
-    return select_products().where(_live)
+    return _LIVE_PRODUCTS
 
 
 def _escape_like(term: str) -> str:
@@ -148,12 +153,12 @@ async def product_by(conn: Reader, *, sku: str | None = None, slug: str | None =
 
 
 async def all_categories(conn: Reader) -> list[CategoryRecord]:
-    rows = await conn.execute(select_categories().order_by(col(Category.name)))
+    rows = await conn.execute(_ALL_CATEGORIES.order_by(col(Category.name)))
     return [category_record(r) for r in rows]
 
 
 async def categories_by_ids(conn: Reader, ids: list[int]) -> dict[int, CategoryRecord]:
-    rows = await conn.execute(select_categories().where(col(Category.id).in_(ids)))
+    rows = await conn.execute(_ALL_CATEGORIES.where(col(Category.id).in_(ids)))
     return {r.id: r for r in map(category_record, rows)}
 
 

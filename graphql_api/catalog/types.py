@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
@@ -147,12 +148,19 @@ class Product(Node):
         amount = (self.price.amount * factor).quantize(CENT, rounding=ROUND_HALF_UP)
         return Money(amount=amount, currency=self.price.currency)
 
-    @strawberry.field
-    async def category(self, info: Info) -> Category | None:
+    @strawberry.field(graphql_type=Category | None)
+    def category(self, info: Info) -> Category | Awaitable[Category | None] | None:
+        # Synchronous when the read joined the category in (no awaitable per product).
+        if self.record.category is not None:
+            return Category.from_record(self.record.category)
         if self.record.category_id is None:
             return None
-        record = await info.context.catalog.category.load(self.record.category_id)
-        return None if record is None else Category.from_record(record)
+        return _load_category(info, self.record.category_id)
+
+
+async def _load_category(info: Info, category_id: int) -> Category | None:
+    record = await info.context.catalog.category.load(category_id)
+    return None if record is None else Category.from_record(record)
 
 
 def _query(filter: ProductFilter | None, category_id: int | None) -> service.ProductQuery:
