@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -59,7 +61,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await app.state.resources.close()
 
+    # Browsers on the listed origins (a storefront, an admin panel) may call the API; the token
+    # travels in the Authorization header, never in cookies, so no credentials mode is needed.
+    middleware = [
+        Middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
+                   allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                   expose_headers=["x-request-id", "x-cache"], max_age=600)
+    ] if settings.allowed_origins else []
     app = Starlette(
+        middleware=middleware,
         routes=[
             Route("/graphql", GraphQLHTTP(schema, settings.graphiql_enabled,
                                           settings.max_tokens).endpoint,

@@ -210,13 +210,12 @@ def count_statements(resources: Resources) -> Any:
 async def live_url(app: Starlette) -> AsyncIterator[str]:
     """The app served by a real uvicorn on a loopback port, in this event loop."""
     import asyncio
-    import socket
 
     import uvicorn
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    from tests.servers import free_port
+
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
                                            log_level="warning", ws="websockets-sansio"))
     task = asyncio.create_task(server.serve())

@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,14 +14,7 @@ import websockets
 
 from tests.catalog.test_product_admin import CREATE, UPDATE, new_sku
 from tests.conftest import PASSWORD
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.servers import cli, serving
 
 
 @pytest.fixture
@@ -36,31 +25,12 @@ def two_servers(prepared: object, settings: object, tmp_path: Path) -> Iterator[
         env["DATA_DIR"] = str(tmp_path)  # one SQLite file shared by both processes
     if not os.environ.get("REDIS_URL"):
         env["CACHE_ENABLED"] = "false"  # in-process caches are per process
-    subprocess.run([sys.executable, "-m", "graphql_api", "migrate"], env=env, cwd=ROOT,
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run([sys.executable, "-m", "graphql_api", "create-admin", "--email",
-                    "two@example.com", "--password", PASSWORD, "--role", "admin"],
-                   env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-    ports = [_free_port(), _free_port()]
-    procs = [subprocess.Popen([sys.executable, "-m", "graphql_api", "serve", "--port", str(p)],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for p in ports]
-    try:
-        for port in ports:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
-        yield [f"127.0.0.1:{p}" for p in ports]
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
+    assert cli("migrate", env=env).returncode == 0
+    made = cli("create-admin", "--email", "two@example.com", "--password", PASSWORD,
+               "--role", "admin", env=env)
+    assert made.returncode == 0, made.stderr
+    with serving(env, tmp_path / "a.log") as a, serving(env, tmp_path / "b.log") as b:
+        yield [a, b]
 
 
 async def _gql(http: httpx.AsyncClient, host: str, query: str, variables: dict[str, object],

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     introspection: bool | None = None  # None: on outside production
     graphiql: bool | None = None
 
-    # Origins whose pages may open the GraphQL websocket (same-origin is always allowed).
+    # Origins whose pages may call the API (CORS) and open its websocket (same-origin always may).
     allowed_origins: list[str] = Field(default_factory=list)
     cache_enabled: bool = True
     cache_ttl_seconds: int = 300

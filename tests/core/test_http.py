@@ -120,3 +120,24 @@ async def test_unexpected_errors_are_masked_and_logged(
 async def test_variable_errors_are_bad_user_input(gql: Any) -> None:
     body = await gql("query($n: Int) { products(first: $n) { totalCount } }", {"n": "ten"})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_cors_allows_only_the_configured_origins(tmp_path: Any) -> None:
+    import httpx
+
+    from graphql_api.app import create_app
+    from graphql_api.core.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, allowed_origins=["https://shop.example"]))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        headers = {"Access-Control-Request-Method": "POST",
+                   "Access-Control-Request-Headers": "authorization,content-type"}
+        allowed = await http.options("/graphql", headers={"Origin": "https://shop.example",
+                                                          **headers})
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+        refused = await http.options("/graphql", headers={"Origin": "https://evil.example",
+                                                          **headers})
+        assert refused.status_code == 400
+        assert "access-control-allow-origin" not in refused.headers
