@@ -72,21 +72,28 @@ class InProcessJobs:
 
 
 class ArqJobs:
+    """Connects on first use, so the API starts (and serves) while Redis is down."""
+
     kind = "arq"
 
-    def __init__(self, pool: ArqRedis) -> None:
-        self.pool = pool
+    def __init__(self, redis_url: str) -> None:
+        self._settings = RedisSettings.from_dsn(redis_url)
+        self._settings.conn_timeout = 2
+        self._settings.conn_retries = 0
+        self._pool: ArqRedis | None = None
+        self._connecting = asyncio.Lock()
 
-    @classmethod
-    async def connect(cls, redis_url: str) -> ArqJobs:
-        settings = RedisSettings.from_dsn(redis_url)
-        settings.conn_timeout = 2
-        settings.conn_retries = 1
-        return cls(await create_pool(settings))
+    async def pool(self) -> ArqRedis:
+        async with self._connecting:
+            if self._pool is None:
+                self._pool = await create_pool(self._settings)
+            return self._pool
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
-        job = await self.pool.enqueue_job(name, *args, _job_id=job_id)
+        pool = await self.pool()
+        job = await pool.enqueue_job(name, *args, _job_id=job_id)
         return job is not None
 
     async def close(self) -> None:
-        await self.pool.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()

@@ -40,11 +40,9 @@ class Resources:
                                enabled=settings.cache_enabled)
         pubsub = create_pubsub(settings.redis_url)
         ctx: dict[str, Any] = {}
-        jobs: JobQueue
-        if settings.redis_url:
-            jobs = await ArqJobs.connect(settings.redis_url)
-        else:
-            jobs = InProcessJobs(job_functions, ctx)
+        jobs: JobQueue = (
+            ArqJobs(settings.redis_url) if settings.redis_url else InProcessJobs(job_functions, ctx)
+        )
         resources = cls(
             settings=settings,
             db=db,

@@ -117,7 +117,7 @@ async def test_jobs_run_the_shared_job_functions(resources: Resources) -> None:
         assert not await resources.jobs.enqueue("warm_catalog_cache", job_id=job_id)
         worker = Worker(
             functions=WorkerSettings.functions,
-            redis_pool=resources.jobs.pool,
+            redis_pool=await resources.jobs.pool(),
             burst=True,
             poll_delay=0.05,
             on_startup=WorkerSettings.on_startup,
@@ -184,3 +184,23 @@ async def test_introspection_can_be_turned_off(tmp_path: Any) -> None:
     opened = build_schema(Settings(data_dir=tmp_path))
     assert (await opened.execute("{ __schema { queryType { name } } }")).data == {
         "__schema": {"queryType": {"name": "Query"}}}
+
+
+async def test_the_api_starts_and_serves_while_redis_is_down(prepared: Any, tmp_path: Any) -> None:
+    """Redis stopped (nothing listens on port 1): no cache, no pub/sub, but the shop answers."""
+    import httpx
+    from asgi_lifespan import LifespanManager
+
+    from graphql_api.app import create_app
+
+    settings = prepared.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            body = (await http.post("/graphql", json={
+                "query": "{ products(first: 3) { totalCount edges { node { id } } } }"})).json()
+            assert len(body["data"]["products"]["edges"]) == 3
+            ready = await http.get("/ready")
+            assert ready.status_code == 200
+            assert ready.json()["checks"]["cache:redis"] == "degraded"
