@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
@@ -23,6 +24,7 @@ from graphql_api.core.models import utcnow
 from graphql_api.core.pagination import Page, PageArgs, SortKey, build_page, keyset_statement
 
 MIN_PASSWORD_LENGTH = 10
+REUSE_GRACE = timedelta(seconds=10)
 MAX_PASSWORD_LENGTH = 128
 # The most common passwords that otherwise pass the length rule.
 _COMMON_PASSWORDS = frozenset(
@@ -160,7 +162,8 @@ async def rotate_refresh_token(
     """Exchange a refresh token for a new pair; each refresh token works once.
 
     The conditional UPDATE is the lock: of two concurrent refreshes with one token only one
-    succeeds. Presenting an already-rotated token revokes its whole family (theft detection).
+    succeeds. Presenting an already-rotated token later than REUSE_GRACE after its rotation
+    revokes its whole family (theft detection).
     """
     now = utcnow()
     digest = token_digest(refresh_token)
@@ -179,7 +182,11 @@ async def rotate_refresh_token(
         stored = (
             await session.execute(select(RefreshToken).where(col(RefreshToken.token_hash) == digest))
         ).scalar_one_or_none()
-        if stored is not None and stored.revoked_at is not None:
+        # A reuse moments after the rotation is two tabs racing, not theft: refuse it, but
+        # leave the family (and the winner's new token) alone.
+        if stored is not None and stored.revoked_at is not None and (
+            now - stored.revoked_at > REUSE_GRACE
+        ):
             raise RefreshTokenReused()
         raise _invalid_refresh()
     user = await session.get(User, row.user_id)

@@ -81,7 +81,24 @@ async def test_wrong_password_and_unknown_email_look_the_same(gql: Any) -> None:
     assert wrong["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
 
 
-async def test_refresh_rotates_and_old_tokens_die(gql: Any) -> None:
+async def _age_rotations(resources: Any, refresh_token: str) -> None:
+    """Move a token's rotation into the past, beyond the race grace period."""
+    from sqlalchemy import update
+
+    from graphql_api.accounts.models import RefreshToken
+    from graphql_api.accounts.security import token_digest
+    from graphql_api.accounts.service import REUSE_GRACE
+    from graphql_api.core.models import utcnow
+
+    async with resources.db.transaction() as session:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == token_digest(refresh_token))  # type: ignore[arg-type]
+            .values(revoked_at=utcnow() - 2 * REUSE_GRACE)
+        )
+
+
+async def test_refresh_rotates_and_old_tokens_die(gql: Any, resources: Any) -> None:
     email = unique_email()
     await register(gql, email)
     first = await login(gql, email)
@@ -89,7 +106,11 @@ async def test_refresh_rotates_and_old_tokens_die(gql: Any) -> None:
     assert second["userErrors"] == [] and second["refreshToken"] != first["refreshToken"]
     assert (await gql.data(ME, token=second["accessToken"]))["me"]["email"] == email
 
-    # The rotated token never works again, and presenting it revokes its whole family.
+    # Right after the rotation a reuse is refused, and the family lives on (two tabs racing).
+    racing = (await gql.data(REFRESH, {"t": first["refreshToken"]}))["tokenRefresh"]
+    assert racing["userErrors"][0]["code"] == "INVALID_TOKEN"
+    # Later, the rotated token coming back means theft: the whole family is revoked.
+    await _age_rotations(resources, first["refreshToken"])
     reused = (await gql.data(REFRESH, {"t": first["refreshToken"]}))["tokenRefresh"]
     assert reused["accessToken"] is None and reused["userErrors"][0]["code"] == "INVALID_TOKEN"
     stolen = (await gql.data(REFRESH, {"t": second["refreshToken"]}))["tokenRefresh"]
@@ -106,6 +127,9 @@ async def test_concurrent_refresh_with_one_token_succeeds_once(gql: Any) -> None
                                      for _ in range(5)])
     winners = [r for r in results if r["tokenRefresh"]["accessToken"]]
     assert len(winners) == 1  # exactly one successor: never two, and a race is no failure
+    # The losers did not log the winner out.
+    again = (await gql.data(REFRESH, {"t": winners[0]["tokenRefresh"]["refreshToken"]}))
+    assert again["tokenRefresh"]["userErrors"] == []
 
 
 async def test_revoke_logs_out(gql: Any) -> None:
