@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
+MAX_QUERY_CHARS = 20_000
 
 
 class HttpError(Exception):
@@ -128,6 +129,9 @@ def _check_params(params: dict[str, Any]) -> None:
     query = params.get("query")
     if not isinstance(query, str) or not query:
         raise HttpError(400, "`query` must be a non-empty string.")
+    if len(query) > MAX_QUERY_CHARS:
+        # Comments and whitespace are not tokens: the token limit alone does not bound the text.
+        raise HttpError(413, f"`query` is longer than {MAX_QUERY_CHARS} characters.")
     if params.get("variables") is not None and not isinstance(params["variables"], dict):
         raise HttpError(400, "`variables` must be an object.")
     if params.get("operationName") is not None and not isinstance(params["operationName"], str):

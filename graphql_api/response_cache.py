@@ -22,6 +22,7 @@ from graphql_api.core.cache import Cache
 # A root field joins this set only if everything under it is catalog data.
 PUBLIC_ROOT_FIELDS = frozenset({"products", "product", "categories", "category", "__typename"})
 MAX_CACHED_BYTES = 256 * 1024
+MAX_CACHED_QUERY_CHARS = 4000  # storefront queries are short; long ones are not worth keeping
 
 
 @lru_cache(maxsize=1024)
@@ -49,6 +50,8 @@ class ResponseCache:
 
     async def key(self, params: dict[str, Any], media: str) -> str | None:
         query, operation_name = params["query"], params.get("operationName")
+        if len(query) > MAX_CACHED_QUERY_CHARS:
+            return None
         if not cacheable_operation(query, operation_name, self.max_tokens):
             return None
         generation = await self.cache.get(GENERATION_KEY)

@@ -97,7 +97,8 @@ class CatalogReads:
         if prefix is None:
             data = await load()
         else:
-            data = await self.cache.get_or_set(f"{prefix}:product-by:{sku}:{slug}", load)
+            by = f"sku:{sku}" if sku is not None else f"slug:{slug}"
+            data = await self.cache.get_or_set(f"{prefix}:product-by:{by}", load)
         return None if data is None else _product(data)
 
     async def categories(self) -> list[CategoryRecord]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -295,14 +296,16 @@ async def _check_references(
 
 
 async def _unique_slug(session: AsyncSession, name: str, sku: str, product_id: int | None) -> str:
-    base = slugify(name)
-    for candidate in (base, f"{base}-{slugify(sku)}"):
+    # 180 + "-" + a 64-character SKU + "-" + 8 random characters stays within the 255 column.
+    base = slugify(name)[:180].rstrip("-")
+    with_sku = f"{base}-{slugify(sku)}"
+    for candidate in (base, with_sku, *(f"{with_sku}-{secrets.token_hex(4)}" for _ in range(3))):
         stmt = select(col(Product.id)).where(col(Product.slug) == candidate)
         if product_id is not None:
             stmt = stmt.where(col(Product.id) != product_id)
         if await session.scalar(stmt) is None:
             return candidate
-    return f"{base}-{slugify(sku)}-{product_id or 'n'}"
+    raise UserInputError.single("name", ErrorCode.DUPLICATE, "Could not make a unique slug.")
 
 
 async def create_product(session: AsyncSession, values: dict[str, Any]) -> Product:

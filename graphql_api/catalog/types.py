@@ -22,6 +22,7 @@ from graphql_api.core.pagination import Connection, PageArgs, to_connection
 from graphql_api.core.scalars import Money, Node
 
 CENT = Decimal("0.01")
+MAX_FILTER_TEXT = 200
 
 
 @strawberry.enum
@@ -166,6 +167,17 @@ async def _load_category(info: Info, category_id: int) -> Category | None:
 def _query(filter: ProductFilter | None, category_id: int | None) -> service.ProductQuery:
     if filter is None:
         return service.ProductQuery(category_id=category_id)
+    for name in ("category_slug", "brand", "name_contains"):
+        value = getattr(filter, name)
+        if value is not None and len(value) > MAX_FILTER_TEXT:
+            raise BadUserInput(f"A filter text is at most {MAX_FILTER_TEXT} characters.")
+    if filter.tags is not None and (len(filter.tags) > service.MAX_TAGS or any(
+        len(t) > MAX_FILTER_TEXT for t in filter.tags
+    )):
+        raise BadUserInput(f"Filter by at most {service.MAX_TAGS} tags.")
+    for price in (filter.min_price, filter.max_price):
+        if price is not None and not price.is_finite():
+            raise BadUserInput("Prices must be finite numbers.")
     if filter.min_price is not None and filter.max_price is not None and (
         filter.min_price > filter.max_price
     ):

@@ -7,6 +7,8 @@ import binascii
 
 from graphql_api.core.errors import BadUserInput
 
+MAX_PK = 2**63 - 1  # the database's largest integer key
+
 
 def to_global_id(type_name: str, pk: int | str) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
@@ -28,7 +30,6 @@ def decode_pk(global_id: str, expected_type: str) -> int | None:
     type_name, pk = from_global_id(global_id)
     if type_name != expected_type:
         return None
-    try:
-        return int(pk)
-    except ValueError:
-        raise BadUserInput(f"Invalid ID {global_id!r}.") from None
+    if not pk.isdigit() or int(pk) > MAX_PK:
+        raise BadUserInput(f"Invalid ID {global_id!r}.")
+    return int(pk)

@@ -107,19 +107,28 @@ def decode_cursor(cursor: str, key: SortKey) -> list[Any]:
         if not isinstance(values, list) or len(values) != len(key.columns):
             raise ValueError
         return [_coerce(col, v) for col, v in zip(key.columns, values, strict=True)]
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
         raise BadUserInput("Invalid cursor.") from None
 
 
+MAX_INT = 2**63 - 1
+
+
 def _coerce(column: ColumnElement[Any], value: Any) -> Any:
+    """The cursor's value as the column's type; anything else is a forged cursor (ValueError)."""
     python_type = column.type.python_type
-    if python_type is Decimal:
-        return Decimal(str(value))
-    if python_type is datetime:
+    if python_type is Decimal and isinstance(value, str):
+        amount = Decimal(value)
+        if amount.is_finite():
+            return amount
+    elif python_type is datetime and isinstance(value, str):
         return datetime.fromisoformat(value)
-    if python_type is int and not isinstance(value, int):
-        raise ValueError
-    return value
+    elif python_type is int and isinstance(value, int) and not isinstance(value, bool):
+        if -MAX_INT <= value <= MAX_INT:
+            return value
+    elif python_type is str and isinstance(value, str):
+        return value
+    raise ValueError(value)
 
 
 def _after(key: SortKey, values: list[Any], forward: bool) -> ColumnElement[bool]:

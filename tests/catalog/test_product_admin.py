@@ -155,3 +155,15 @@ async def test_product_mutations_need_an_admin(gql: Any, customer_token: str) ->
                      (DELETE, {"id": to_global_id("Product", 1)})]:
         body = await gql(query, v, customer_token)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_long_names_get_slugs_that_fit(gql: Any, admin_token: str) -> None:
+    name = "Extraordinarily long product name " * 8  # ~270 characters before trimming
+    slugs = set()
+    for _ in range(3):
+        sku = new_sku() + "-" + "S" * 40
+        payload = (await gql.data(CREATE, {"input": {"sku": sku, "name": name[:255],
+                                                     "price": "1"}}, admin_token))["productCreate"]
+        assert payload["userErrors"] == [], payload
+        slugs.add(payload["product"]["slug"])
+    assert len(slugs) == 3 and all(len(s) <= 255 for s in slugs)

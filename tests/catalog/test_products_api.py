@@ -210,3 +210,45 @@ async def test_sql_statements_do_not_grow_with_page_size(gql: Any, resources: An
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
     assert counts[0] <= 5, counts  # page, count, categories, category counts (+ generation)
+
+
+@pytest.mark.parametrize("cursor_values", [
+    ["abc", 1], [{"x": 1}, 1], ["1.00", 10**30], ["NaN", 1], ["1.00", True], [None, 1],
+])
+async def test_forged_cursors_are_bad_input_not_errors(gql: Any, cursor_values: list[Any]) -> None:
+    import base64
+    import json
+
+    cursor = base64.urlsafe_b64encode(json.dumps(cursor_values).encode()).decode()
+    body = await gql("query($c: String) { products(first: 2, after: $c, "
+                     "sortBy: {field: PRICE, direction: ASC}) { totalCount } }", {"c": cursor})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+
+
+@pytest.mark.parametrize("filter", [
+    {"tags": [f"t{i}" for i in range(21)]},
+    {"nameContains": "x" * 201},
+    {"minPrice": "NaN"},
+])
+async def test_oversized_or_odd_filters_are_bad_input(gql: Any, filter: dict[str, Any]) -> None:
+    body = await gql("query($f: ProductFilter) { products(first: 1, filter: $f) { totalCount } }",
+                     {"f": filter})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+
+
+async def test_huge_ids_are_bad_input(gql: Any) -> None:
+    from graphql_api.core.ids import to_global_id
+
+    body = await gql("query($id: ID!) { node(id: $id) { id } }",
+                     {"id": to_global_id("Product", "9" * 40)})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_sku_and_slug_lookups_do_not_share_cache_entries(gql: Any, admin_token: str) -> None:
+    from tests.catalog.test_product_admin import CREATE
+
+    made = await gql.data(CREATE, {"input": {"sku": "None", "name": "Literally None",
+                                             "price": "1"}}, admin_token)
+    assert made["productCreate"]["userErrors"] == []
+    assert (await gql.data('{ product(sku: "None") { sku } }'))["product"] == {"sku": "None"}
+    assert (await gql.data('{ product(slug: "None") { sku } }'))["product"] is None

@@ -141,3 +141,9 @@ async def test_cors_allows_only_the_configured_origins(tmp_path: Any) -> None:
                                                           **headers})
         assert refused.status_code == 400
         assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_overlong_query_text_is_refused(client: Any) -> None:
+    query = "{ __typename }" + "#" + "x" * 30_000
+    response = await client.post("/graphql", json={"query": query})
+    assert response.status_code == 413
