@@ -54,6 +54,14 @@ class Context:
     def catalog(self) -> CatalogLoaders:
         return CatalogLoaders(CatalogReads(self.resources))
 
+    def begin_operation(self) -> None:
+        """Forget what an earlier operation learnt. A websocket keeps one context for all its
+        operations: each must verify the token again, read the caller's current role and read
+        the catalog afresh."""
+        self.__dict__.pop("claims", None)
+        self._user, self._user_loaded = None, False
+        self.refresh_loaders()
+
     def refresh_loaders(self) -> None:
         """Drop what this context has loaded (a long-lived subscription re-reads after a change)."""
         self.__dict__.pop("catalog", None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from typing import Any
 
 import strawberry
@@ -74,6 +74,16 @@ class Subscription:
                     yield await resolve_product_node(info, pk)
 
 
+class OperationScope(SchemaExtension):
+    """Each operation starts from a fresh view of the caller and the catalog (see Context)."""
+
+    def on_operation(self) -> Iterator[None]:
+        begin = getattr(self.execution_context.context, "begin_operation", None)
+        if begin is not None:
+            begin()
+        yield
+
+
 class Schema(strawberry.Schema):
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Silent: ErrorPolicy logs the unexpected errors; expected ones are not log noise."""
@@ -89,6 +99,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories, so each request gets fresh extension instances; the caches live at module level.
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         ErrorPolicy,
+        OperationScope,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: AddValidationRules(limit_rules),

@@ -56,3 +56,35 @@ async def test_websocket_with_a_bad_token_is_rejected(live_url: str) -> None:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await _recv(ws)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_each_websocket_operation_sees_the_callers_current_role(
+    gql: Any, resources: Any, live_url: str
+) -> None:
+    from graphql_api.accounts.models import Role, User
+    from tests.conftest import make_user
+
+    user_id, _, token = await make_user(resources, Role.ADMIN)
+    mutation = ("mutation($input: ProductCreateInput!) { productCreate(input: $input) "
+                "{ product { sku } userErrors { code } } }")
+
+    async def create(ws: Any, op_id: str) -> dict[str, Any]:
+        await ws.send(json.dumps({"id": op_id, "type": "subscribe", "payload": {
+            "query": mutation, "variables": {"input": {"sku": new_sku(), "name": "WS",
+                                                       "price": "1"}}}}))
+        while (message := await _recv(ws))["type"] == "complete":
+            pass  # the previous operation's end
+        return message
+
+    async with websockets.connect(f"ws://{live_url}/graphql",
+                                  subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"Authorization": f"Bearer {token}"}}))
+        assert (await _recv(ws))["type"] == "connection_ack"
+        first = await create(ws, "1")
+        assert first["payload"]["data"]["productCreate"]["userErrors"] == []
+        async with resources.db.transaction() as session:
+            user = await session.get(User, user_id)
+            user.role = Role.CUSTOMER.value
+        second = await create(ws, "2")
+        assert second["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
