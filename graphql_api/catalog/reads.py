@@ -6,6 +6,7 @@ cached page and product at once, in every process sharing the cache.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from graphql_api.catalog import service
@@ -13,11 +14,15 @@ from graphql_api.catalog.records import CategoryRecord, ProductRecord
 from graphql_api.core.pagination import Page, PageArgs, cursor_function
 from graphql_api.core.resources import Resources
 
+log = logging.getLogger(__name__)
+
 GENERATION_KEY = "catalog:generation"
 
 
 async def invalidate_catalog(resources: Resources) -> None:
-    await resources.cache.increment(GENERATION_KEY)
+    if await resources.cache.increment(GENERATION_KEY, attempts=3) is None:
+        # Readers may see the old catalog until their entries expire (CACHE_TTL_SECONDS).
+        log.error("could not retire the cached catalog; stale reads possible until the TTL ends")
 
 
 _product = ProductRecord.from_json

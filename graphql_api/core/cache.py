@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 # A cache call that takes longer than this is treated as an outage: a slow cache must not slow reads.
 OP_TIMEOUT_SECONDS = 0.5
+BREAKER_SECONDS = 5.0
 
 
 class _Json(JsonSerializer):
@@ -59,6 +61,7 @@ class Cache:
         self.kind = kind
         self.default_ttl = default_ttl
         self._last_warning = 0.0
+        self._open_until = 0.0  # circuit breaker: skip the backend until then
 
     @classmethod
     def from_url(cls, redis_url: str | None, default_ttl: int, namespace: str = "gql",
@@ -76,11 +79,20 @@ class Cache:
 
     def _degraded(self, op: str, exc: BaseException) -> None:
         now = time.monotonic()
+        # After a failure, skip the cache for a while: an outage costs one timeout, not one
+        # per call.
+        self._open_until = now + BREAKER_SECONDS
         if now - self._last_warning > 10:  # one line per outage, not one per request
             log.warning("cache %s failed, serving without cache: %r", op, exc)
             self._last_warning = now
 
+    @property
+    def _skipping(self) -> bool:
+        return time.monotonic() < self._open_until
+
     async def get(self, key: str) -> Any | None:
+        if self._skipping:
+            return None
         try:
             return await self.backend.get(key)
         except Exception as exc:
@@ -88,8 +100,8 @@ class Cache:
             return None
 
     async def multi_get(self, keys: list[str]) -> list[Any | None]:
-        if not keys:
-            return []
+        if not keys or self._skipping:
+            return [None] * len(keys)
         try:
             return list(await self.backend.multi_get(keys))
         except Exception as exc:
@@ -97,6 +109,8 @@ class Cache:
             return [None] * len(keys)
 
     async def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        if self._skipping:
+            return
         try:
             await self.backend.set(key, value, ttl=ttl or self.default_ttl)
         except Exception as exc:
@@ -109,13 +123,19 @@ class Cache:
             except Exception as exc:
                 self._degraded("delete", exc)
 
-    async def increment(self, key: str) -> int | None:
-        try:
-            value = await self.backend.increment(key)
-            return None if value is None else int(value)
-        except Exception as exc:
-            self._degraded("increment", exc)
+    async def increment(self, key: str, attempts: int = 1) -> int | None:
+        """Attempts > 1 is for invalidations: they try even while the breaker is open."""
+        if attempts == 1 and self._skipping:
             return None
+        for attempt in range(attempts):
+            try:
+                value = await self.backend.increment(key)
+                return None if value is None else int(value)
+            except Exception as exc:
+                self._degraded("increment", exc)
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(0.1 * (attempt + 1))
+        return None
 
     async def get_or_set(
         self, key: str, factory: Callable[[], Awaitable[Any]], ttl: int | None = None

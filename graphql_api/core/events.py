@@ -6,6 +6,7 @@ the pub/sub message feeds other processes and GraphQL subscriptions.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from graphql_api.core.pubsub import PubSub
 log = logging.getLogger(__name__)
 
 PRODUCT_CHANGED = "product.changed"
+STEP_TIMEOUT_SECONDS = 3.0
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -34,12 +36,14 @@ class EventBus:
 
     async def emit(self, event: str, payload: dict[str, Any]) -> None:
         # The write has committed already: a failing handler is logged, never surfaced as a failed write.
+        # Each step is time-boxed: a hung Redis must not hang the mutation that already committed.
         for handler in self._handlers.get(event, ()):
             try:
-                await handler(payload)
+                await asyncio.wait_for(handler(payload), STEP_TIMEOUT_SECONDS)
             except Exception:
                 log.exception("handler %s for %s failed", getattr(handler, "__name__", handler), event)
         try:
-            await self._pubsub.publish(channel(event), payload)
+            await asyncio.wait_for(self._pubsub.publish(channel(event), payload),
+                                   STEP_TIMEOUT_SECONDS)
         except Exception:
             log.exception("publishing %s failed", event)

@@ -17,6 +17,7 @@ from arq.connections import ArqRedis, RedisSettings
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., Awaitable[Any]]
+TIMEOUT_SECONDS = 2.0  # queueing a job never holds up the request that asked for it
 
 
 class JobQueue(Protocol):
@@ -86,12 +87,13 @@ class ArqJobs:
     async def pool(self) -> ArqRedis:
         async with self._connecting:
             if self._pool is None:
-                self._pool = await create_pool(self._settings)
+                self._pool = await asyncio.wait_for(create_pool(self._settings), TIMEOUT_SECONDS)
             return self._pool
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
         pool = await self.pool()
-        job = await pool.enqueue_job(name, *args, _job_id=job_id)
+        job = await asyncio.wait_for(pool.enqueue_job(name, *args, _job_id=job_id),
+                                     TIMEOUT_SECONDS)
         return job is not None
 
     async def close(self) -> None:

@@ -73,10 +73,12 @@ class RedisPubSub:
     kind = "redis"
 
     def __init__(self, url: str) -> None:
+        # Two clients: publishing must time out, while a subscriber waits on its socket forever.
+        self._publisher = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=None)
 
     async def publish(self, channel: str, message: Message) -> None:
-        await self._redis.publish(channel, json.dumps(message))
+        await self._publisher.publish(channel, json.dumps(message))
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
@@ -91,16 +93,21 @@ class RedisPubSub:
         try:
             yield messages()
         finally:
-            await pubsub.unsubscribe(channel)
-            await pubsub.aclose()
+            try:
+                await asyncio.wait_for(pubsub.unsubscribe(channel), 2)
+            except Exception as exc:
+                log.debug("unsubscribe from %s failed: %r", channel, exc)
+            finally:
+                await pubsub.aclose()
 
     async def ping(self) -> bool:
         try:
-            return bool(await asyncio.wait_for(self._redis.ping(), 1))
+            return bool(await asyncio.wait_for(self._publisher.ping(), 1))
         except Exception:
             return False
 
     async def close(self) -> None:
+        await self._publisher.aclose()
         await self._redis.aclose()
 
 

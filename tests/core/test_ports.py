@@ -204,3 +204,55 @@ async def test_the_api_starts_and_serves_while_redis_is_down(prepared: Any, tmp_
             ready = await http.get("/ready")
             assert ready.status_code == 200
             assert ready.json()["checks"]["cache:redis"] == "degraded"
+
+
+async def test_a_redis_that_accepts_but_never_answers_does_not_hang_requests(
+    prepared: Any,
+) -> None:
+    """A hung Redis (accepts connections, never replies): writes finish and reads stay quick."""
+    import time
+
+    import httpx
+    from asgi_lifespan import LifespanManager
+
+    from graphql_api.accounts.models import Role
+    from graphql_api.app import create_app
+    from tests.catalog.test_product_admin import CREATE, UPDATE, new_sku
+    from tests.conftest import make_user
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(4096):
+            pass
+        writer.close()
+
+    blackhole = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = blackhole.sockets[0].getsockname()[1]
+    settings = prepared.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+    app = create_app(settings)
+    try:
+        async with LifespanManager(app):
+            _, _, token = await make_user(app.state.resources, Role.ADMIN)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api",
+                                         timeout=60) as http:
+                async def post(query: str, variables: dict[str, Any]) -> Any:
+                    response = await http.post("/graphql", json={
+                        "query": query, "variables": variables},
+                        headers={"Authorization": f"Bearer {token}"})
+                    return response.json()
+
+                started = time.monotonic()
+                made = await post(CREATE, {"input": {"sku": new_sku(), "name": "Hung",
+                                                     "price": "1"}})
+                product_id = made["data"]["productCreate"]["product"]["id"]
+                updated = await post(UPDATE, {"id": product_id, "input": {"stock": 6}})
+                assert updated["data"]["productUpdate"]["product"]["stock"] == 6
+                assert time.monotonic() - started < 20
+                # The breaker is open now: a read costs no cache timeouts at all.
+                started = time.monotonic()
+                read = await post("query($id: ID!) { node(id: $id) { ... on Product { stock } } }",
+                                  {"id": product_id})
+                assert read["data"]["node"] == {"stock": 6}
+                assert time.monotonic() - started < 0.5
+    finally:
+        blackhole.close()
