@@ -24,6 +24,7 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    password_checks: int = 0
     _user: User | None = None
     _user_loaded: bool = False
 
@@ -60,6 +61,7 @@ class Context:
         the catalog afresh."""
         self.__dict__.pop("claims", None)
         self._user, self._user_loaded = None, False
+        self.password_checks = 0
         self.refresh_loaders()
 
     def refresh_loaders(self) -> None:

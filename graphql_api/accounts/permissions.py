@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from graphql_api.accounts.models import Role, User
-from graphql_api.core.errors import Forbidden, Unauthenticated
+from graphql_api.core.errors import Forbidden, RateLimited, Unauthenticated
+from graphql_api.core.rate_limit import enforce
 
 if TYPE_CHECKING:
     from strawberry.types import Info
@@ -16,6 +17,21 @@ async def require_user(info: Info) -> User:
     if user is None:
         raise Unauthenticated()
     return user
+
+
+async def limit_password_checks(info: Info, email: str | None) -> None:
+    """Password hashing is costly by design: one per request, and few per email and client."""
+    ctx = info.context
+    ctx.password_checks += 1
+    if ctx.password_checks > 1:
+        raise RateLimited("One sign-in or registration per request.")
+    settings, cache = ctx.resources.settings, ctx.resources.cache
+    window = settings.login_window_seconds
+    client = getattr(getattr(ctx.request, "client", None), "host", None) or "unknown"
+    await enforce(cache, f"password:ip:{client}", settings.login_attempts_per_client, window)
+    if email:
+        await enforce(cache, f"password:email:{email.strip().lower()}",
+                      settings.login_attempts_per_email, window)
 
 
 async def require_admin(info: Info) -> User:

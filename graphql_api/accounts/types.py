@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from graphql_api.accounts import service
 from graphql_api.accounts.models import Role, User
-from graphql_api.accounts.permissions import require_admin, require_user
+from graphql_api.accounts.permissions import limit_password_checks, require_admin, require_user
 from graphql_api.core.errors import ErrorCode, UserError, UserInputError
 from graphql_api.core.ids import decode_pk, to_global_id
 from graphql_api.core.mutations import in_transaction
@@ -150,6 +150,7 @@ class AccountsMutation:
     async def account_register(
         self, info: Info, input: AccountRegisterInput
     ) -> AccountRegisterPayload:
+        await limit_password_checks(info, None)
         user, errors = await in_transaction(
             info.context.resources.db,
             lambda s: service.register(s, input.email, input.password, input.name),
@@ -160,6 +161,7 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Log in: an access token and a refresh token.")
     async def token_create(self, info: Info, input: TokenCreateInput) -> TokenPayload:
+        await limit_password_checks(info, input.email)
         signer = info.context.signer
 
         async def login(session: service.AsyncSession) -> service.TokenPair:

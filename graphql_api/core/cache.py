@@ -46,6 +46,9 @@ class _Disabled(BaseCache):
     async def _increment(self, *args: Any, **kwargs: Any) -> None:
         return None
 
+    async def _expire(self, *args: Any, **kwargs: Any) -> bool:
+        return True
+
     async def _clear(self, *args: Any, **kwargs: Any) -> bool:
         return True
 
@@ -147,6 +150,14 @@ class Cache:
         if value is not None:
             await self.set(key, value, ttl)
         return value
+
+    async def expire(self, key: str, ttl: int) -> None:
+        if self._skipping:
+            return
+        try:
+            await self.backend.expire(key, ttl)
+        except Exception as exc:
+            self._degraded("expire", exc)
 
     async def ping(self) -> bool:
         if self.kind == "disabled":

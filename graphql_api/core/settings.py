@@ -41,6 +41,10 @@ class Settings(BaseSettings):
 
     # Origins whose pages may call the API (CORS) and open its websocket (same-origin always may).
     allowed_origins: list[str] = Field(default_factory=list)
+    # Sign-in and registration attempts per window (password hashing is deliberately slow).
+    login_attempts_per_email: int = 10
+    login_attempts_per_client: int = 100
+    login_window_seconds: int = 300
     cache_enabled: bool = True
     cache_ttl_seconds: int = 300
     auto_migrate: bool | None = None  # None: on for the embedded SQLite database

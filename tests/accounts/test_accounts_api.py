@@ -230,3 +230,29 @@ async def test_user_nodes_are_private(gql: Any, resources: Any, admin_token: str
     assert (await gql.data(query, {"id": node_id}, admin_token))["node"] == {"email": email}
     assert (await gql.data(query, {"id": node_id}, other_token))["node"] is None
     assert (await gql.data(query, {"id": node_id}))["node"] is None
+
+
+async def test_one_password_check_per_request(gql: Any) -> None:
+    email = unique_email()
+    await register(gql, email)
+    two = ("mutation { a: tokenCreate(input: {email: \"%s\", password: \"x\"}) { accessToken } "
+           "b: tokenCreate(input: {email: \"%s\", password: \"y\"}) { accessToken } }"
+           % (email, email))
+    body = await gql(two)
+    codes = [e["extensions"]["code"] for e in body["errors"]]
+    assert codes == ["RATE_LIMITED"]
+
+
+async def test_repeated_failed_logins_are_rate_limited(gql: Any, settings: Any) -> None:
+    email = unique_email()
+    await register(gql, email)
+    for _ in range(settings.login_attempts_per_email):
+        assert (await login(gql, email, "wrong-Password-1"))["userErrors"]
+    body = await gql(LOGIN, {"input": {"email": email, "password": PASSWORD}})
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert 0 < error["extensions"]["retryAfter"] <= settings.login_window_seconds
+    # Another account is not affected.
+    other = unique_email()
+    await register(gql, other)
+    assert (await login(gql, other))["accessToken"]
