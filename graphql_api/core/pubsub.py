@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -70,35 +71,70 @@ class InProcessPubSub:
 
 
 class RedisPubSub:
+    """Redis channels, so events cross processes.
+
+    A process holds one Redis subscription connection whatever its number of subscribers: a
+    reader task receives each channel once and fans messages out to local queues.
+    """
+
     kind = "redis"
 
     def __init__(self, url: str) -> None:
-        # Two clients: publishing must time out, while a subscriber waits on its socket forever.
+        # Publishing must time out; the subscription connection waits on its socket forever.
         self._publisher = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-        self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=None)
+        self._listener = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=None)
+        self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
+        self._local = InProcessPubSub()
+        self._subscribers: Counter[str] = Counter()
+        self._lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, message: Message) -> None:
         await self._publisher.publish(channel, json.dumps(message))
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(channel)
-
-        async def messages() -> AsyncIterator[Message]:
-            async for raw in pubsub.listen():
-                if raw.get("type") == "message":
-                    yield json.loads(raw["data"])
-
-        try:
-            yield messages()
-        finally:
+        async with self._local.subscribe(channel) as messages:
+            await self._join(channel)
             try:
-                await asyncio.wait_for(pubsub.unsubscribe(channel), 2)
+                yield messages
+            finally:
+                await self._leave(channel)
+
+    async def _join(self, channel: str) -> None:
+        async with self._lock:
+            if self._subscribers[channel] == 0:
+                await asyncio.wait_for(self._pubsub.subscribe(channel), 5)
+            self._subscribers[channel] += 1
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read(), name="pubsub-reader")
+
+    async def _leave(self, channel: str) -> None:
+        async with self._lock:
+            self._subscribers[channel] -= 1
+            if self._subscribers[channel] > 0:
+                return
+            del self._subscribers[channel]
+            try:
+                await asyncio.wait_for(self._pubsub.unsubscribe(channel), 2)
             except Exception as exc:
                 log.debug("unsubscribe from %s failed: %r", channel, exc)
-            finally:
-                await pubsub.aclose()
+
+    async def _read(self) -> None:
+        while self._subscribers:
+            try:
+                raw = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # redis-py reconnects and re-subscribes on the next call; wait out the outage.
+                log.warning("pub/sub connection lost, retrying: %r", exc)
+                await asyncio.sleep(1)
+                continue
+            if raw and raw.get("type") == "message":
+                channel = raw["channel"]
+                name = channel.decode() if isinstance(channel, bytes) else str(channel)
+                await self._local.publish(name, json.loads(raw["data"]))
 
     async def ping(self) -> bool:
         try:
@@ -107,8 +143,13 @@ class RedisPubSub:
             return False
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        await self._pubsub.aclose()
         await self._publisher.aclose()
-        await self._redis.aclose()
+        await self._listener.aclose()
 
 
 def create_pubsub(redis_url: str | None) -> PubSub:

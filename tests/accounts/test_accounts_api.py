@@ -235,10 +235,9 @@ async def test_user_nodes_are_private(gql: Any, resources: Any, admin_token: str
 async def test_one_password_check_per_request(gql: Any) -> None:
     email = unique_email()
     await register(gql, email)
-    two = ("mutation { a: tokenCreate(input: {email: \"%s\", password: \"x\"}) { accessToken } "
-           "b: tokenCreate(input: {email: \"%s\", password: \"y\"}) { accessToken } }"
-           % (email, email))
-    body = await gql(two)
+    two = ("mutation($e: String!) { a: tokenCreate(input: {email: $e, password: \"x\"}) "
+           "{ accessToken } b: tokenCreate(input: {email: $e, password: \"y\"}) { accessToken } }")
+    body = await gql(two, {"e": email})
     codes = [e["extensions"]["code"] for e in body["errors"]]
     assert codes == ["RATE_LIMITED"]
 

@@ -75,6 +75,13 @@ async def test_pubsub_delivers_to_every_subscriber(resources: Resources) -> None
     tasks = [asyncio.create_task(listen(i)) for i in range(2)]
     await asyncio.wait_for(ready.wait(), 5)
     await asyncio.sleep(0.05)  # Redis confirms a subscription asynchronously
+    if pubsub.kind == "redis":
+        # Two local subscribers, one Redis subscription: the process fans out itself.
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(resources.settings.redis_url)
+        assert (await client.pubsub_numsub(channel)) == [(channel.encode(), 1)]
+        await client.aclose()
     await pubsub.publish(channel, {"n": 1})
     await pubsub.publish(channel, {"n": 2})
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
