@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 # A cache call that takes longer than this is treated as an outage: a slow cache must not slow reads.
 OP_TIMEOUT_SECONDS = 0.5
 BREAKER_SECONDS = 5.0
+MAX_MEMORY_ENTRIES = 20_000
 
 
 class _Json(JsonSerializer):
@@ -114,6 +115,11 @@ class Cache:
     async def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         if self._skipping:
             return
+        if self.kind == "memory" and len(self.backend._cache) >= MAX_MEMORY_ENTRIES:
+            # The in-process backend has no size bound of its own: rather than grow with every
+            # distinct query, start afresh (entries are cheap to rebuild; Redis bounds itself).
+            log.info("in-memory cache reached %d entries; clearing it", MAX_MEMORY_ENTRIES)
+            await self.clear()
         try:
             await self.backend.set(key, value, ttl=ttl or self.default_ttl)
         except Exception as exc:

@@ -263,3 +263,14 @@ async def test_a_redis_that_accepts_but_never_answers_does_not_hang_requests(
                 assert time.monotonic() - started < 0.5
     finally:
         blackhole.close()
+
+
+async def test_the_in_memory_cache_is_bounded(monkeypatch: Any) -> None:
+    from graphql_api.core import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MAX_MEMORY_ENTRIES", 50)
+    cache = Cache.from_url(None, default_ttl=60)
+    for i in range(120):
+        await cache.set(f"k{i}", i)
+    assert len(cache.backend._cache) <= 50
+    assert await cache.get("k119") == 119
