@@ -98,7 +98,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     # Factories, so each request gets fresh extension instances; the caches live at module level.
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        ErrorPolicy,
+        lambda: ErrorPolicy(hide_suggestions=not settings.introspection_enabled),
         OperationScope,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
@@ -182,13 +182,6 @@ MAX_IMAGES = 20
 def slugify(value: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:200] or "product"
-
-
-@dataclass
-class ProductInput:
-    """A create (every required field set) or a partial update (only the fields given)."""
-
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 def _money(value: Any, name: str, errors: list[UserError]) -> Decimal | None:

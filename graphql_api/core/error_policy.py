@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
+
+from graphql_api.core.errors import QueryTooComplex
 
 log = logging.getLogger("graphql_api.errors")
 
@@ -20,7 +23,7 @@ def _code_for_unexpected(error: GraphQLError) -> str | None:
     """The code of an error raised by GraphQL itself (parse, validation, coercion), else None."""
     if error.original_error is None:
         if any(marker in error.message for marker in _LIMIT_MARKERS):
-            return "QUERY_TOO_COMPLEX"
+            return QueryTooComplex.code
         if error.message.startswith("Syntax Error"):
             return "GRAPHQL_PARSE_FAILED"
         if error.path is None:
@@ -31,7 +34,14 @@ def _code_for_unexpected(error: GraphQLError) -> str | None:
     return None
 
 
+_SUGGESTION = re.compile(r" Did you mean .*\?$")
+
+
 class ErrorPolicy(SchemaExtension):
+    def __init__(self, hide_suggestions: bool = False) -> None:
+        # With introspection off, "Did you mean ...?" would leak the schema field by field.
+        self.hide_suggestions = hide_suggestions
+
     def on_operation(self) -> Iterator[None]:
         try:
             yield
@@ -60,6 +70,8 @@ class ErrorPolicy(SchemaExtension):
         if code is not None:
             # In place: a parse failure's result holds this very error object.
             error.extensions = {**(error.extensions or {}), "code": code}
+            if self.hide_suggestions:
+                error.message = _SUGGESTION.sub("", error.message)
             return error
         request_id = getattr(self.execution_context.context, "request_id", None)
         log.error("unexpected error (request %s) at %s", request_id, error.path,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -34,7 +33,3 @@ def _upgrade_sync(connection: Connection, revision: str, /) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, revision)
-
-
-def upgrade_blocking(settings: Settings, revision: str = "head") -> None:
-    asyncio.run(upgrade(settings, revision))

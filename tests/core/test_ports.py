@@ -188,6 +188,9 @@ async def test_introspection_can_be_turned_off(tmp_path: Any) -> None:
     closed = build_schema(Settings(data_dir=tmp_path, introspection=False))
     result = await closed.execute("{ __schema { queryType { name } } }")
     assert result.errors and result.data is None
+    # Nor do validation errors spell the schema out.
+    typo = await closed.execute("{ categoriez { slug } }")
+    assert typo.errors and "Did you mean" not in typo.errors[0].message
     opened = build_schema(Settings(data_dir=tmp_path))
     assert (await opened.execute("{ __schema { queryType { name } } }")).data == {
         "__schema": {"queryType": {"name": "Query"}}}
