@@ -87,8 +87,9 @@ class CatalogReads:
                 loaded = await service.products_by_ids(conn, missing)
             found.update(loaded)
             if prefix is not None:
-                for pid, product in loaded.items():
-                    await self.cache.set(f"{prefix}:product:{pid}", product.to_json())
+                await self.cache.multi_set(
+                    [(f"{prefix}:product:{pid}", p.to_json()) for pid, p in loaded.items()]
+                )
         return found
 
     async def product_by(self, *, sku: str | None = None, slug: str | None = None

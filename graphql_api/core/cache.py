@@ -41,8 +41,8 @@ class _Disabled(BaseCache):
     async def _set(self, *args: Any, **kwargs: Any) -> bool:
         return True
 
-    async def _delete(self, *args: Any, **kwargs: Any) -> int:
-        return 0
+    async def _multi_set(self, *args: Any, **kwargs: Any) -> bool:
+        return True
 
     async def _increment(self, *args: Any, **kwargs: Any) -> None:
         return None
@@ -125,12 +125,14 @@ class Cache:
         except Exception as exc:
             self._degraded("set", exc)
 
-    async def delete(self, *keys: str) -> None:
-        for key in keys:
-            try:
-                await self.backend.delete(key)
-            except Exception as exc:
-                self._degraded("delete", exc)
+    async def multi_set(self, pairs: list[tuple[str, Any]], ttl: int | None = None) -> None:
+        """Many keys in one round trip."""
+        if not pairs or self._skipping:
+            return
+        try:
+            await self.backend.multi_set(pairs, ttl=ttl or self.default_ttl)
+        except Exception as exc:
+            self._degraded("multi_set", exc)
 
     async def increment(self, key: str, attempts: int = 1) -> int | None:
         """Attempts > 1 is for invalidations: they try even while the breaker is open."""

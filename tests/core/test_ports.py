@@ -21,16 +21,17 @@ async def test_cache_round_trip(resources: Resources) -> None:
     assert await cache.multi_get([key, key + "x"]) == [{"a": [1, "2"], "b": None}, None]
     assert await cache.increment(key + ":n") == 1
     assert await cache.increment(key + ":n") == 2
-    await cache.delete(key)
-    assert await cache.get(key) is None
+    await cache.multi_set([(key + ":a", 1), (key + ":b", [2])])
+    assert await cache.multi_get([key + ":a", key + ":b"]) == [1, [2]]
     calls = []
 
     async def factory() -> int:
         calls.append(1)
         return 42
 
-    assert await cache.get_or_set(key, factory) == 42
-    assert await cache.get_or_set(key, factory) == 42
+    fresh = key + ":fresh"
+    assert await cache.get_or_set(fresh, factory) == 42
+    assert await cache.get_or_set(fresh, factory) == 42
     assert calls == [1]
 
 
