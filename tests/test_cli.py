@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -42,3 +43,26 @@ def test_first_serve_on_a_bare_folder_has_the_demo_catalog(tmp_path: Path) -> No
         assert body["data"]["products"]["totalCount"] >= 1000
         assert len(body["data"]["categories"]) >= 20
         assert (tmp_path / "jwt_secret").exists()
+
+
+async def test_worker_command_runs_queued_jobs(resources: Any, prepared: Any, tmp_path: Path
+                                               ) -> None:
+    """`graphql-api worker` runs the queue on Redis; embedded, it explains that jobs run in-process."""
+    import asyncio
+
+    from graphql_api.catalog.reads import GENERATION_KEY
+    from graphql_api.core.jobs import ArqJobs
+
+    env = dict(os.environ, LOG_LEVEL="WARNING")
+    if not prepared.redis_url:
+        refused = cli("worker", "--burst", env=embedded_env(tmp_path))
+        assert refused.returncode == 2 and "REDIS_URL" in refused.stderr
+        return
+    assert isinstance(resources.jobs, ArqJobs)
+    await resources.cache.clear()
+    await resources.cache.increment(GENERATION_KEY)
+    assert await resources.jobs.enqueue("warm_catalog_cache", job_id=f"cli-{tmp_path.name}")
+    done = await asyncio.to_thread(cli, "worker", "--burst", env=env)
+    assert done.returncode == 0, done.stderr
+    generation = await resources.cache.get(GENERATION_KEY)
+    assert await resources.cache.get(f"catalog:{generation}:categories")
