@@ -25,6 +25,7 @@ class Context:
     response: Any = None
     connection_params: dict[str, Any] | None = None
     password_checks: int = 0
+    _operations: int = 0
     _user: User | None = None
     _user_loaded: bool = False
 
@@ -58,7 +59,10 @@ class Context:
     def begin_operation(self) -> None:
         """Forget what an earlier operation learnt. A websocket keeps one context for all its
         operations: each must verify the token again, read the caller's current role and read
-        the catalog afresh."""
+        the catalog afresh. An HTTP request's single operation keeps what was read before it."""
+        self._operations += 1
+        if self._operations == 1:
+            return
         self.__dict__.pop("claims", None)
         self._user, self._user_loaded = None, False
         self.password_checks = 0

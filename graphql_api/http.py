@@ -184,14 +184,17 @@ class GraphQLHTTP:
             return _respond({"errors": [exc.formatted]}, media,
                             401 if media == GRAPHQL_RESPONSE else 200)
         resources = request.app.state.resources
-        cache_key = None
-        if token is None:
-            responses = ResponseCache(resources.cache, self.max_tokens)
-            cache_key = await responses.key(params, media)
-            if cache_key is not None and (hit := await responses.get(cache_key)) is not None:
-                return _respond_text(hit, media, 200, {"x-cache": "hit"})
         context = Context(resources=resources, signer=request.app.state.signer, token=token,
                           request=request)
+        responses = ResponseCache(resources.cache, self.max_tokens)
+        cache_key = None
+        if token is None and responses.eligible(params):
+            # The same generation read serves the key and, on a miss, the execution's reads.
+            generation = await context.catalog.reads.generation()
+            if generation is not None:
+                cache_key = responses.key(params, media, generation)
+                if (hit := await responses.get(cache_key)) is not None:
+                    return _respond_text(hit, media, 200, {"x-cache": "hit"})
         try:
             result = await self.schema.execute(
                 params["query"],

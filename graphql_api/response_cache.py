@@ -16,7 +16,6 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
-from graphql_api.catalog.reads import GENERATION_KEY
 from graphql_api.core.cache import Cache
 
 # A root field joins this set only if everything under it is catalog data.
@@ -48,15 +47,16 @@ class ResponseCache:
         self.cache = cache
         self.max_tokens = max_tokens
 
-    async def key(self, params: dict[str, Any], media: str) -> str | None:
+    def eligible(self, params: dict[str, Any]) -> bool:
+        query = params["query"]
+        return len(query) <= MAX_CACHED_QUERY_CHARS and cacheable_operation(
+            query, params.get("operationName"), self.max_tokens
+        )
+
+    @staticmethod
+    def key(params: dict[str, Any], media: str, generation: int) -> str:
+        """The key of an eligible request under the catalog generation its reads would use."""
         query, operation_name = params["query"], params.get("operationName")
-        if len(query) > MAX_CACHED_QUERY_CHARS:
-            return None
-        if not cacheable_operation(query, operation_name, self.max_tokens):
-            return None
-        generation = await self.cache.get(GENERATION_KEY)
-        if generation is None:
-            return None  # no cache, or nothing read yet in this generation
         request = json.dumps([query, params.get("variables"), operation_name, media],
                              sort_keys=True, separators=(",", ":"))
         return f"response:{generation}:{hashlib.sha256(request.encode()).hexdigest()}"

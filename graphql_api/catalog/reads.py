@@ -7,6 +7,7 @@ cached page and product at once, in every process sharing the cache.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql_api.catalog import service
@@ -37,7 +38,8 @@ class CatalogReads:
         self._generation: int | None = None
         self._generation_read = False
 
-    async def _prefix(self) -> str | None:
+    async def generation(self) -> int | None:
+        """The catalog generation this request reads under; None when there is no cache."""
         if not self._generation_read:
             self._generation_read = True
             generation = await self.cache.get(GENERATION_KEY)
@@ -45,7 +47,18 @@ class CatalogReads:
                 # First reader (or an evicted key): start a generation; a failure means no cache.
                 generation = await self.cache.increment(GENERATION_KEY)
             self._generation = generation
-        return None if self._generation is None else f"catalog:{self._generation}"
+        return self._generation
+
+    async def _prefix(self) -> str | None:
+        generation = await self.generation()
+        return None if generation is None else f"catalog:{generation}"
+
+    async def _cached(self, suffix: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        """`load()` through the cache under this generation (straight through without a cache)."""
+        prefix = await self._prefix()
+        if prefix is None:
+            return await load()
+        return await self.cache.get_or_set(f"{prefix}:{suffix}", load)
 
     async def products_page(
         self, query: service.ProductQuery, sort: service.ProductSort, page: PageArgs
@@ -70,10 +83,7 @@ class CatalogReads:
             async with self.resources.db.read() as conn:
                 return await service.count_products(conn, query)
 
-        prefix = await self._prefix()
-        if prefix is None:
-            return await count()
-        return int(await self.cache.get_or_set(f"{prefix}:count:{query.cache_key()}", count))
+        return int(await self._cached(f"count:{query.cache_key()}", count))
 
     async def products_by_ids(self, ids: list[int]) -> dict[int, ProductRecord]:
         prefix = await self._prefix()
@@ -99,12 +109,8 @@ class CatalogReads:
                 product = await service.product_by(conn, sku=sku, slug=slug)
             return None if product is None else product.to_json()
 
-        prefix = await self._prefix()
-        if prefix is None:
-            data = await load()
-        else:
-            by = f"sku:{sku}" if sku is not None else f"slug:{slug}"
-            data = await self.cache.get_or_set(f"{prefix}:product-by:{by}", load)
+        by = f"sku:{sku}" if sku is not None else f"slug:{slug}"
+        data = await self._cached(f"product-by:{by}", load)
         return None if data is None else _product(data)
 
     async def categories(self) -> list[CategoryRecord]:
@@ -112,11 +118,7 @@ class CatalogReads:
             async with self.resources.db.read() as conn:
                 return [c.to_json() for c in await service.all_categories(conn)]
 
-        prefix = await self._prefix()
-        rows = await load() if prefix is None else await self.cache.get_or_set(
-            f"{prefix}:categories", load
-        )
-        return [CategoryRecord.from_json(r) for r in rows]
+        return [CategoryRecord.from_json(r) for r in await self._cached("categories", load)]
 
     async def categories_by_ids(self, ids: list[int]) -> dict[int, CategoryRecord]:
         """From the cached full list when there is a cache, else just the rows asked for."""
@@ -131,8 +133,5 @@ class CatalogReads:
                 counts = await service.product_counts_by_category(conn)
             return {str(k): v for k, v in counts.items()}  # JSON object keys are strings
 
-        prefix = await self._prefix()
-        raw = await load() if prefix is None else await self.cache.get_or_set(
-            f"{prefix}:category-counts", load
-        )
+        raw = await self._cached("category-counts", load)
         return {int(k): int(v) for k, v in raw.items()}
