@@ -25,13 +25,8 @@ CENT = Decimal("0.01")
 MAX_FILTER_TEXT = 200
 
 
-@strawberry.enum
-class ProductSortField(Enum):
-    NAME = "name"
-    PRICE = "price"
-    CREATED_AT = "created_at"
-    STOCK = "stock"
-    RATING = "rating"
+# The service's own enum, exposed as is: one list of sortable fields.
+ProductSortField = strawberry.enum(service.SortField, name="ProductSortField")
 
 
 @strawberry.enum
@@ -42,7 +37,7 @@ class SortDirection(Enum):
 
 @strawberry.input
 class ProductSort:
-    field: ProductSortField = ProductSortField.CREATED_AT
+    field: ProductSortField = service.SortField.CREATED_AT  # type: ignore[valid-type]
     direction: SortDirection = SortDirection.DESC
 
 
@@ -205,7 +200,7 @@ async def product_connection(
     page = page.validated(ctx.resources.settings.max_page_size)
     sort = sort_by or ProductSort()
     query = _query(filter, category_id)
-    spec = service.ProductSort(service.SortField(sort.field.value), sort.direction is SortDirection.DESC)
+    spec = service.ProductSort(sort.field, sort.direction is SortDirection.DESC)
     result = await ctx.catalog.reads.products_page(query, spec, page)
     return to_connection(
         result, Product.from_record, lambda: ctx.catalog.reads.products_count(query)
