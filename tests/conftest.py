@@ -123,20 +123,22 @@ class GraphQLClient:
         self.http = http
 
     async def post(self, query: str, variables: dict[str, Any] | None = None,
-                   token: str | None = None) -> httpx.Response:
+                   token: str | None = None, operation: str | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return await self.http.post("/graphql", json={"query": query, "variables": variables},
-                                    headers=headers)
+        body: dict[str, Any] = {"query": query, "variables": variables}
+        if operation is not None:
+            body["operationName"] = operation
+        return await self.http.post("/graphql", json=body, headers=headers)
 
     async def __call__(self, query: str, variables: dict[str, Any] | None = None,
-                       token: str | None = None) -> dict[str, Any]:
-        response = await self.post(query, variables, token)
+                       token: str | None = None, operation: str | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables, token, operation)
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 
     async def data(self, query: str, variables: dict[str, Any] | None = None,
-                   token: str | None = None) -> dict[str, Any]:
-        body = await self(query, variables, token)
+                   token: str | None = None, operation: str | None = None) -> dict[str, Any]:
+        body = await self(query, variables, token, operation)
         assert "errors" not in body, body["errors"]
         return body["data"]  # type: ignore[no-any-return]
 

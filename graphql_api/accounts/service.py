@@ -22,7 +22,14 @@ from graphql_api.accounts.security import (
 )
 from graphql_api.core.errors import ErrorCode, Forbidden, UserError, UserInputError
 from graphql_api.core.models import utcnow
-from graphql_api.core.pagination import Page, PageArgs, SortKey, build_page, keyset_statement
+from graphql_api.core.pagination import (
+    KeyColumn,
+    Page,
+    PageArgs,
+    SortKey,
+    build_page,
+    keyset_statement,
+)
 
 MIN_PASSWORD_LENGTH = 10
 REUSE_GRACE = timedelta(seconds=10)
@@ -226,7 +233,7 @@ async def revoke_refresh_token(session: AsyncSession, refresh_token: str) -> Non
     await revoke_family(session, stored.family)
 
 
-USER_ORDER = SortKey(columns=[col(User.id)], descending=False)
+USER_ORDER = SortKey(columns=[KeyColumn(col(User.id), int)], descending=False)
 
 
 async def list_users(session: AsyncSession, page: PageArgs) -> Page[User]:

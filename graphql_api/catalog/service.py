@@ -6,6 +6,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
@@ -27,7 +28,14 @@ from graphql_api.catalog.records import (
 )
 from graphql_api.core.errors import ErrorCode, UserError, UserInputError
 from graphql_api.core.models import utcnow
-from graphql_api.core.pagination import Page, PageArgs, SortKey, build_page, keyset_statement
+from graphql_api.core.pagination import (
+    KeyColumn,
+    Page,
+    PageArgs,
+    SortKey,
+    build_page,
+    keyset_statement,
+)
 
 # Reads run on a bare connection: cheaper than an ORM session.
 Reader = AsyncConnection
@@ -39,6 +47,17 @@ class SortField(Enum):
     CREATED_AT = "created_at"
     STOCK = "stock"
     RATING = "rating"
+
+
+# What each sort's cursor holds: the field's value as the record has it, then the id.
+_SORT_KEYS: dict[SortField, KeyColumn] = {
+    SortField.NAME: KeyColumn(col(Product.name), str),
+    SortField.PRICE: KeyColumn(col(Product.price), Decimal),
+    SortField.CREATED_AT: KeyColumn(col(Product.created_at), datetime),
+    SortField.STOCK: KeyColumn(col(Product.stock), int),
+    SortField.RATING: KeyColumn(col(Product.rating), Decimal),
+}
+_BY_ID = KeyColumn(col(Product.id), int)
 
 
 @dataclass(frozen=True)
@@ -64,8 +83,7 @@ class ProductSort:
     descending: bool = True
 
     def key(self) -> SortKey:
-        column = getattr(Product, self.field.value)
-        return SortKey(columns=[column, col(Product.id)], descending=self.descending)
+        return SortKey(columns=[_SORT_KEYS[self.field], _BY_ID], descending=self.descending)
 
     def values(self, product: ProductRecord) -> list[Any]:
         return [getattr(product, self.field.value), product.id]

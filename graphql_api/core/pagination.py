@@ -87,11 +87,27 @@ class PageArgs:
         return self.last if self.last is not None else (self.first or 0)
 
 
+CursorType = type[int] | type[str] | type[Decimal] | type[datetime]
+
+
+@dataclass(frozen=True)
+class KeyColumn:
+    """One column of an ordering and the type its cursor values have.
+
+    The type is declared by the sort, not read from the column: a column's SQL type does not
+    reliably name a Python type (a TypeDecorator may report `object`), and a cursor must decode
+    to exactly what the comparison binds.
+    """
+
+    column: Any  # a column expression
+    type: CursorType
+
+
 @dataclass(frozen=True)
 class SortKey:
     """An ordering: columns (each non-null) with the table's unique id as the last one."""
 
-    columns: Sequence[Any]  # column expressions
+    columns: Sequence[KeyColumn]
     descending: bool
 
 
@@ -106,7 +122,7 @@ def decode_cursor(cursor: str, key: SortKey) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if not isinstance(values, list) or len(values) != len(key.columns):
             raise ValueError
-        return [_coerce(col, v) for col, v in zip(key.columns, values, strict=True)]
+        return [_coerce(part.type, v) for part, v in zip(key.columns, values, strict=True)]
     except (ValueError, TypeError, ArithmeticError, RecursionError):
         raise BadUserInput("Invalid cursor.") from None
 
@@ -114,19 +130,20 @@ def decode_cursor(cursor: str, key: SortKey) -> list[Any]:
 MAX_INT = 2**63 - 1
 
 
-def _coerce(column: ColumnElement[Any], value: Any) -> Any:
-    """The cursor's value as the column's type; anything else is a forged cursor (ValueError)."""
-    python_type = column.type.python_type
-    if python_type is Decimal and isinstance(value, str):
+def _coerce(expected: CursorType, value: Any) -> Any:
+    """The cursor's value as the key's type; anything else is a forged cursor (ValueError)."""
+    if expected is Decimal and isinstance(value, str):
         amount = Decimal(value)
         if amount.is_finite():
             return amount
-    elif python_type is datetime and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    elif python_type is int and isinstance(value, int) and not isinstance(value, bool):
+    elif expected is datetime and isinstance(value, str):
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:  # we only ever write aware UTC times
+            return moment
+    elif expected is int and isinstance(value, int) and not isinstance(value, bool):
         if -MAX_INT <= value <= MAX_INT:
             return value
-    elif python_type is str and isinstance(value, str):
+    elif expected is str and isinstance(value, str):
         return value
     raise ValueError(value)
 
@@ -135,8 +152,9 @@ def _after(key: SortKey, values: list[Any], forward: bool) -> ColumnElement[bool
     """Rows strictly after `values` in the walk's direction (a row-value comparison, spelt out)."""
     greater = forward != key.descending
     clauses = []
-    for i, column in enumerate(key.columns):
-        equal_prefix = [c == v for c, v in zip(key.columns[:i], values[:i], strict=True)]
+    columns = [part.column for part in key.columns]
+    for i, column in enumerate(columns):
+        equal_prefix = [c == v for c, v in zip(columns[:i], values[:i], strict=True)]
         step = column > values[i] if greater else column < values[i]
         clauses.append(and_(*equal_prefix, step))
     return or_(*clauses)
@@ -144,7 +162,7 @@ def _after(key: SortKey, values: list[Any], forward: bool) -> ColumnElement[bool
 
 def _order(key: SortKey, forward: bool) -> list[Any]:
     ascending = forward != key.descending
-    return [c.asc() if ascending else c.desc() for c in key.columns]
+    return [p.column.asc() if ascending else p.column.desc() for p in key.columns]
 
 
 @dataclass
