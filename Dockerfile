@@ -1,10 +1,10 @@
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini schema.graphql ./
+COPY pyproject.toml requirements.lock README.md alembic.ini schema.graphql ./
 COPY graphql_api ./graphql_api
 COPY workers ./workers
 COPY migrations ./migrations
-RUN pip install --no-cache-dir -e . && useradd --create-home app
+RUN pip install --no-cache-dir -c requirements.lock -e . && useradd --create-home app
 USER app
 EXPOSE 8000
 CMD ["graphql-api", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
