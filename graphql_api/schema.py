@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -27,10 +28,13 @@ from graphql_api.catalog.types import (
     resolve_product_node,
 )
 from graphql_api.core.error_policy import ErrorPolicy
+from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.events import PRODUCT_CHANGED, channel
 from graphql_api.core.ids import decode_pk, from_global_id
+from graphql_api.core.models import utcnow
 from graphql_api.core.scalars import Node
 from graphql_api.core.settings import Settings
+from graphql_api.core.streams import until
 
 NodeResolver = Callable[[Info, int], Awaitable[Node | None]]
 NODE_RESOLVERS: dict[str, NodeResolver] = {
@@ -85,8 +89,34 @@ class OperationScope(SchemaExtension):
 
 
 class Schema(strawberry.Schema):
+    max_tokens = 2000  # set from settings in build_schema
+
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Silent: ErrorPolicy logs the unexpected errors; expected ones are not log noise."""
+
+    async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
+        """Websocket operations; a subscription opened with a token ends when the token does."""
+        source = await super().stream(query, *args, **kwargs)
+        context = kwargs.get("context_value")
+        if getattr(context, "token", None) is None or not _is_subscription(
+            query, kwargs.get("operation_name"), self.max_tokens
+        ):
+            return source
+        try:
+            deadline = context.claims.expires_at  # type: ignore[union-attr]
+        except Unauthenticated:
+            deadline = utcnow()  # expired (or no longer valid) before it started
+        return until(source, deadline,
+                     lambda: Unauthenticated("The access token has expired: reconnect with a new one."))
+
+
+def _is_subscription(query: str | None, operation_name: str | None, max_tokens: int) -> bool:
+    try:
+        document = parse(query or "", no_location=True, max_tokens=max_tokens)
+        operation = get_operation_ast(document, operation_name)
+    except GraphQLError:
+        return False  # the stream itself reports the syntax error
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -107,6 +137,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    return Schema(
+    schema = Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
+    schema.max_tokens = settings.max_tokens
+    return schema

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -47,6 +47,7 @@ def token_digest(token: str) -> str:
 class AccessClaims:
     user_id: int
     role: str
+    expires_at: datetime
 
 
 class TokenError(Exception):
@@ -89,6 +90,7 @@ class TokenSigner:
         if claims.get("typ") != "access":
             raise TokenError("not an access token")
         try:
-            return AccessClaims(user_id=int(claims["sub"]), role=str(claims.get("role", "")))
-        except (TypeError, ValueError):
+            return AccessClaims(user_id=int(claims["sub"]), role=str(claims.get("role", "")),
+                                expires_at=datetime.fromtimestamp(claims["exp"], UTC))
+        except (TypeError, ValueError, OverflowError):
             raise TokenError("malformed subject") from None

@@ -88,3 +88,37 @@ async def test_each_websocket_operation_sees_the_callers_current_role(
             user.role = Role.CUSTOMER.value
         second = await create(ws, "2")
         assert second["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_subscription_ends_when_its_access_token_expires(
+    gql: Any, admin_token: str, resources: Any, live_url: str, protocol: str
+) -> None:
+    from graphql_api.accounts.security import TokenSigner
+    from tests.conftest import make_user
+
+    product_id = await _create_product(gql, admin_token)
+    user_id, _, _ = await make_user(resources)
+    short = TokenSigner(resources.settings.model_copy(update={"access_token_ttl_seconds": 2}))
+    token = short.issue_access(user_id, "customer")
+    start = "subscribe" if protocol == "graphql-transport-ws" else "start"
+    async with websockets.connect(f"ws://{live_url}/graphql", subprotocols=[protocol]) as ws:
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"Authorization": f"Bearer {token}"}}))
+        assert (await _recv(ws))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": start, "payload": {
+            "query": SUBSCRIPTION, "variables": {"id": product_id}}}))
+        await asyncio.sleep(0.3)
+        await gql.data(UPDATE, {"id": product_id, "input": {"stock": 5}}, admin_token)
+        event = await _recv(ws)
+        assert event["payload"]["data"]["productChanged"]["stock"] == 5  # while the token lives
+        ended = await _recv(ws)  # no event needed: the expiry alone ends it
+        assert ended["type"] in ("next", "data")
+        assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert (await _recv(ws)) == {"id": "1", "type": "complete"}
+        # A subscription started after the expiry ends at once, the same way.
+        await ws.send(json.dumps({"id": "2", "type": start, "payload": {
+            "query": SUBSCRIPTION, "variables": {"id": product_id}}}))
+        late = await _recv(ws)
+        assert late["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert (await _recv(ws)) == {"id": "2", "type": "complete"}
