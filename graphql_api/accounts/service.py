@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -166,37 +166,57 @@ def _invalid_refresh() -> UserInputError:
     )
 
 
+async def lock_tokens_of(session: AsyncSession, user_id: int) -> None:
+    """Serialise rotations and revocations of one user's refresh tokens until the commit.
+
+    Without it a rotation committing while a revocation runs would insert a token that the
+    revocation's UPDATE cannot see, and the new token would outlive the logout. PostgreSQL takes a
+    transaction-scoped advisory lock; SQLite already has one writer at a time.
+    """
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:namespace, :user_id)"),
+                              {"namespace": _TOKEN_LOCK_NAMESPACE, "user_id": user_id})
+
+
+_TOKEN_LOCK_NAMESPACE = 1  # the first key of pg_advisory_xact_lock: "a user's refresh tokens"
+
+
+async def _stored_token(session: AsyncSession, refresh_token: str) -> RefreshToken | None:
+    stmt = select(RefreshToken).where(col(RefreshToken.token_hash) == token_digest(refresh_token))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def rotate_refresh_token(
     session: AsyncSession, signer: TokenSigner, refresh_token: str
 ) -> TokenPair:
     """Exchange a refresh token for a new pair; each refresh token works once.
 
-    The conditional UPDATE is the lock: of two concurrent refreshes with one token only one
+    The conditional UPDATE decides between concurrent refreshes with one token: only one
     succeeds. Presenting an already-rotated token later than REUSE_GRACE after its rotation
     revokes its whole family (theft detection).
     """
     now = utcnow()
-    digest = token_digest(refresh_token)
+    stored = await _stored_token(session, refresh_token)
+    if stored is None:
+        raise _invalid_refresh()
+    await lock_tokens_of(session, stored.user_id)
     claimed = await session.execute(
         update(RefreshToken)
         .where(
-            col(RefreshToken.token_hash) == digest,
+            col(RefreshToken.id) == stored.id,
             col(RefreshToken.revoked_at).is_(None),
             col(RefreshToken.expires_at) > now,
         )
         .values(revoked_at=now)
         .returning(col(RefreshToken.user_id), col(RefreshToken.family))
+        .execution_options(synchronize_session=False)
     )
     row = claimed.first()
     if row is None:
-        stored = (
-            await session.execute(select(RefreshToken).where(col(RefreshToken.token_hash) == digest))
-        ).scalar_one_or_none()
+        await session.refresh(stored)  # as it is now, after whoever held the lock
         # A reuse moments after the rotation is two tabs racing, not theft: refuse it, but
         # leave the family (and the winner's new token) alone.
-        if stored is not None and stored.revoked_at is not None and (
-            now - stored.revoked_at > REUSE_GRACE
-        ):
+        if stored.revoked_at is not None and now - stored.revoked_at > REUSE_GRACE:
             raise RefreshTokenReused()
         raise _invalid_refresh()
     user = await session.get(User, row.user_id)
@@ -205,32 +225,40 @@ async def rotate_refresh_token(
     return await issue_tokens(session, signer, user, family=row.family)
 
 
-async def revoke_family(session: AsyncSession, family: str) -> None:
+async def revoke_family(session: AsyncSession, user_id: int, family: str) -> None:
+    await lock_tokens_of(session, user_id)
     await session.execute(
         update(RefreshToken)
         .where(col(RefreshToken.family) == family, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
 
 
 async def revoke_family_of(session: AsyncSession, refresh_token: str) -> None:
-    family = await session.scalar(
-        select(col(RefreshToken.family)).where(col(RefreshToken.token_hash) == token_digest(refresh_token))
-    )
-    if family is not None:
-        await revoke_family(session, family)
+    stored = await _stored_token(session, refresh_token)
+    if stored is not None:
+        await revoke_family(session, stored.user_id, stored.family)
 
 
 async def revoke_refresh_token(session: AsyncSession, refresh_token: str) -> None:
     """Log out: the token's whole family stops working."""
-    stored = (
-        await session.execute(
-            select(RefreshToken).where(col(RefreshToken.token_hash) == token_digest(refresh_token))
-        )
-    ).scalar_one_or_none()
+    stored = await _stored_token(session, refresh_token)
     if stored is None:
         raise _invalid_refresh()
-    await revoke_family(session, stored.family)
+    await revoke_family(session, stored.user_id, stored.family)
+
+
+async def revoke_tokens_of(session: AsyncSession, user_id: int, keep_family: str | None = None
+                           ) -> None:
+    """Every live refresh token of the user stops working, except those of `keep_family`."""
+    await lock_tokens_of(session, user_id)
+    stmt = update(RefreshToken).where(col(RefreshToken.user_id) == user_id,
+                                      col(RefreshToken.revoked_at).is_(None))
+    if keep_family is not None:
+        stmt = stmt.where(col(RefreshToken.family) != keep_family)
+    await session.execute(stmt.values(revoked_at=utcnow())
+                          .execution_options(synchronize_session=False))
 
 
 USER_ORDER = SortKey(columns=[KeyColumn(col(User.id), int)], descending=False)
