@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.types import Info
 
+from graphql_api.accounts.management import AccountManagementMutation, AccountManagementQuery
 from graphql_api.accounts.types import AccountsMutation, AccountsQuery, resolve_user_node
 from graphql_api.catalog.types import (
     CatalogMutation,
@@ -45,7 +46,7 @@ NODE_RESOLVERS: dict[str, NodeResolver] = {
 
 
 @strawberry.type
-class Query(CatalogQuery, AccountsQuery):
+class Query(CatalogQuery, AccountsQuery, AccountManagementQuery):
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, _ = from_global_id(id)
@@ -57,7 +58,7 @@ class Query(CatalogQuery, AccountsQuery):
 
 
 @strawberry.type
-class Mutation(CatalogMutation, AccountsMutation):
+class Mutation(CatalogMutation, AccountsMutation, AccountManagementMutation):
     pass
 
 

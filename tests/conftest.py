@@ -65,6 +65,7 @@ def settings(data_dir: Path) -> Settings:
         jwt_secret="test-secret-" + "x" * 40,
         auto_migrate=False,
         seed_demo=False,
+        login_attempts_per_client=1000,  # the whole suite signs in from one client address
     )
 
 

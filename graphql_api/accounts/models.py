@@ -30,6 +30,9 @@ class User(SQLModel, table=True):
     role: str = Field(default=Role.CUSTOMER.value, sa_column=Column(String(20), nullable=False))
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=TimestampType)
+    # Set by accountDelete: the account is inactive for good and its personal data is gone;
+    # the row stays so that orders keep their customer.
+    deleted_at: datetime | None = Field(default=None, sa_type=TimestampType, nullable=True)
 
 
 class RefreshToken(SQLModel, table=True):

@@ -6,9 +6,10 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -20,7 +21,7 @@ from graphql_api.accounts.security import (
     token_digest,
     verify_password,
 )
-from graphql_api.core.errors import ErrorCode, Forbidden, UserError, UserInputError
+from graphql_api.core.errors import ErrorCode, Forbidden, Unauthenticated, UserError, UserInputError
 from graphql_api.core.models import utcnow
 from graphql_api.core.pagination import (
     KeyColumn,
@@ -30,9 +31,11 @@ from graphql_api.core.pagination import (
     build_page,
     keyset_statement,
 )
+from graphql_api.core.sql import escape_like
 
 MIN_PASSWORD_LENGTH = 10
 REUSE_GRACE = timedelta(seconds=10)
+UNUSABLE_PASSWORD = "!"  # noqa: S105 (not a hash: verification of anything against it fails)
 MAX_PASSWORD_LENGTH = 128
 # The most common passwords that otherwise pass the length rule.
 _COMMON_PASSWORDS = frozenset(
@@ -85,6 +88,15 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
+def _clean_name(name: str) -> tuple[str, list[UserError]]:
+    name = name.strip()
+    if not name:
+        return name, [UserError(field=["name"], code=ErrorCode.REQUIRED, message="Name is required.")]
+    if len(name) > 200:
+        return name, [UserError(field=["name"], code=ErrorCode.TOO_LONG, message="Name is too long.")]
+    return name, []
+
+
 async def register(
     session: AsyncSession, email: str, password: str, name: str, role: Role = Role.CUSTOMER
 ) -> User:
@@ -93,11 +105,8 @@ async def register(
         email = normalize_email(email)
     except UserInputError as exc:
         errors += exc.errors
-    name = name.strip()
-    if not name:
-        errors.append(UserError(field=["name"], code=ErrorCode.REQUIRED, message="Name is required."))
-    elif len(name) > 200:
-        errors.append(UserError(field=["name"], code=ErrorCode.TOO_LONG, message="Name is too long."))
+    name, name_errors = _clean_name(name)
+    errors += name_errors
     problems = password_problems(password, email)
     if problems:
         errors.append(
@@ -173,7 +182,7 @@ async def lock_tokens_of(session: AsyncSession, user_id: int) -> None:
     revocation's UPDATE cannot see, and the new token would outlive the logout. PostgreSQL takes a
     transaction-scoped advisory lock; SQLite already has one writer at a time.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:namespace, :user_id)"),
                               {"namespace": _TOKEN_LOCK_NAMESPACE, "user_id": user_id})
 
@@ -264,13 +273,35 @@ async def revoke_tokens_of(session: AsyncSession, user_id: int, keep_family: str
 USER_ORDER = SortKey(columns=[KeyColumn(col(User.id), int)], descending=False)
 
 
-async def list_users(session: AsyncSession, page: PageArgs) -> Page[User]:
-    rows = await session.execute(keyset_statement(select(User), USER_ORDER, page))
+@dataclass(frozen=True)
+class UserQuery:
+    """Filters of the admin's user list; every field narrows the result (AND)."""
+
+    role: Role | None = None
+    is_active: bool | None = None
+    email_contains: str | None = None
+
+
+def _users(stmt: Select[Any], query: UserQuery) -> Select[Any]:
+    if query.role is not None:
+        stmt = stmt.where(col(User.role) == query.role.value)
+    if query.is_active is not None:
+        stmt = stmt.where(col(User.is_active).is_(query.is_active))
+    if query.email_contains:
+        pattern = f"%{escape_like(query.email_contains.strip().lower())}%"
+        stmt = stmt.where(col(User.email).like(pattern, escape="\\"))
+    return stmt
+
+
+async def list_users(session: AsyncSession, page: PageArgs, query: UserQuery = UserQuery()
+                     ) -> Page[User]:
+    rows = await session.execute(keyset_statement(_users(select(User), query), USER_ORDER, page))
     return build_page(list(rows.scalars()), page, lambda u: [u.id])
 
 
-async def count_users(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+async def count_users(session: AsyncSession, query: UserQuery = UserQuery()) -> int:
+    stmt = _users(select(func.count()).select_from(User), query)
+    return int(await session.scalar(stmt) or 0)
 
 
 async def update_role(session: AsyncSession, actor: User, target_id: int, role: Role) -> User:
@@ -287,5 +318,88 @@ async def update_role(session: AsyncSession, actor: User, target_id: int, role: 
         raise Forbidden("Only a super admin can grant or revoke administrative roles.")
     target.role = role.value
     session.add(target)
+    await session.flush()
+    return target
+
+
+# --- self-service and administration ----------------------------------------------------------
+
+async def _account(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Unauthenticated("This account no longer exists or is disabled.")
+    return user
+
+
+async def _check_current_password(user: User, password: str, field: str) -> None:
+    if not await asyncio.to_thread(verify_password, password, user.password_hash):
+        raise UserInputError.single(field, ErrorCode.INVALID_CREDENTIALS, "The password is wrong.")
+
+
+async def update_account(session: AsyncSession, user_id: int, name: str) -> User:
+    user = await _account(session, user_id)
+    user.name, errors = _clean_name(name)
+    if errors:
+        raise UserInputError(errors)
+    await session.flush()
+    return user
+
+
+async def change_password(session: AsyncSession, user_id: int, current: str, new: str,
+                          keep_refresh_token: str | None) -> User:
+    """A new password; every refresh token of the user stops working but the caller's own."""
+    user = await _account(session, user_id)
+    await _check_current_password(user, current, "currentPassword")
+    problems = password_problems(new, user.email)
+    if new == current:
+        problems.append("to differ from the current one")
+    if problems:
+        raise UserInputError.single("newPassword", ErrorCode.PASSWORD_TOO_WEAK,
+                                    "Password must have " + ", ".join(problems) + ".")
+    user.password_hash = await asyncio.to_thread(hash_password, new)
+    keep = None
+    if keep_refresh_token:
+        stored = await _stored_token(session, keep_refresh_token)
+        if stored is not None and stored.user_id == user.id and stored.revoked_at is None:
+            keep = stored.family
+    await revoke_tokens_of(session, user_id, keep_family=keep)
+    await session.flush()
+    return user
+
+
+async def delete_account(session: AsyncSession, user_id: int, password: str) -> None:
+    """Deactivate for good and anonymise; the row stays for the shop's books (orders)."""
+    user = await _account(session, user_id)
+    await _check_current_password(user, password, "password")
+    user.is_active = False
+    user.deleted_at = utcnow()
+    user.email = f"deleted-{user_id}@deleted.invalid"  # .invalid: never a real address
+    user.name = "Deleted user"
+    user.password_hash = UNUSABLE_PASSWORD  # matches no password
+    await revoke_tokens_of(session, user_id)
+    await session.flush()
+
+
+async def update_user(session: AsyncSession, actor: User, target_id: int, name: str | None,
+                      is_active: bool | None) -> User:
+    """Admin: rename, deactivate or reactivate an account."""
+    target = await session.get(User, target_id)
+    if target is None:
+        raise UserInputError.single("id", ErrorCode.NOT_FOUND, "User not found.")
+    if Role(target.role).is_admin and target.id != actor.id and Role(actor.role) is not Role.SUPER_ADMIN:
+        raise Forbidden("Only a super admin can change an administrator's account.")
+    if target.deleted_at is not None:
+        raise UserInputError.single("id", ErrorCode.INVALID, "This account was deleted.")
+    if is_active is False and target.id == actor.id:
+        raise UserInputError.single("isActive", ErrorCode.FORBIDDEN,
+                                    "You cannot deactivate your own account.")
+    if name is not None:
+        target.name, errors = _clean_name(name)
+        if errors:
+            raise UserInputError(errors)
+    if is_active is not None:
+        target.is_active = is_active
+        if not is_active:
+            await revoke_tokens_of(session, target_id)
     await session.flush()
     return target

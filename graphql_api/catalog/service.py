@@ -36,6 +36,7 @@ from graphql_api.core.pagination import (
     build_page,
     keyset_statement,
 )
+from graphql_api.core.sql import escape_like
 
 # Reads run on a bare connection: cheaper than an ORM session.
 Reader = AsyncConnection
@@ -101,10 +102,6 @@ def live_products() -> Select[Any]:
     return _LIVE_PRODUCTS
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
         # The column is JSONB there (see JsonType); `@>` can use a GIN index.
@@ -123,7 +120,7 @@ def _filtered(stmt: Select[Any], query: ProductQuery, dialect: str) -> Select[An
     if query.brand:
         stmt = stmt.where(func.lower(col(Product.brand)) == query.brand.lower())
     if query.name_contains:
-        pattern = f"%{_escape_like(query.name_contains.strip())}%"
+        pattern = f"%{escape_like(query.name_contains.strip())}%"
         stmt = stmt.where(col(Product.name).ilike(pattern, escape="\\"))
     if query.min_price is not None:
         stmt = stmt.where(col(Product.price) >= query.min_price)

@@ -7,7 +7,7 @@ import binascii
 
 from graphql_api.core.errors import BadUserInput
 
-MAX_PK = 2**63 - 1  # the database's largest integer key
+MAX_PK = 2**31 - 1  # the tables' keys are INTEGER: a larger one would overflow the bind
 
 
 def to_global_id(type_name: str, pk: int | str) -> str:

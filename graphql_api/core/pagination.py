@@ -127,7 +127,7 @@ def decode_cursor(cursor: str, key: SortKey) -> list[Any]:
         raise BadUserInput("Invalid cursor.") from None
 
 
-MAX_INT = 2**63 - 1
+MAX_INT = 2**31 - 1  # integer sort keys (ids, stock) are INTEGER columns
 
 
 def _coerce(expected: CursorType, value: Any) -> Any:

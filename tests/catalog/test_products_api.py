@@ -214,6 +214,7 @@ async def test_sql_statements_do_not_grow_with_page_size(gql: Any, resources: An
 
 @pytest.mark.parametrize("cursor_values", [
     ["abc", 1], [{"x": 1}, 1], ["1.00", 10**30], ["NaN", 1], ["1.00", True], [None, 1],
+    ["1.00", 2**31], ["1.00", -(2**40)],
 ])
 async def test_forged_cursors_are_bad_input_not_errors(gql: Any, cursor_values: list[Any]) -> None:
     import base64
@@ -236,11 +237,13 @@ async def test_oversized_or_odd_filters_are_bad_input(gql: Any, filter: dict[str
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
 
 
-async def test_huge_ids_are_bad_input(gql: Any) -> None:
+@pytest.mark.parametrize("pk", ["9" * 40, str(2**31), str(2**40)])
+@pytest.mark.parametrize("type_name", ["Product", "Category", "User"])
+async def test_huge_ids_are_bad_input(gql: Any, admin_token: str, type_name: str, pk: str) -> None:
     from graphql_api.core.ids import to_global_id
 
     body = await gql("query($id: ID!) { node(id: $id) { id } }",
-                     {"id": to_global_id("Product", "9" * 40)})
+                     {"id": to_global_id(type_name, pk)}, admin_token)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 

@@ -1,0 +1,115 @@
+"""GraphQL surface of account self-service (the caller's own account) and user administration."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.accounts import service
+from graphql_api.accounts.permissions import limit_password_checks, require_admin, require_user
+from graphql_api.accounts.types import UserType
+from graphql_api.core.errors import ErrorCode, UserError, UserInputError
+from graphql_api.core.ids import decode_pk
+from graphql_api.core.mutations import in_transaction
+
+
+@strawberry.input
+class AccountUpdateInput:
+    name: str
+
+
+@strawberry.input
+class PasswordChangeInput:
+    current_password: str
+    new_password: str
+    refresh_token: str | None = strawberry.field(
+        default=None, description="This session's refresh token: it keeps working; every other "
+        "refresh token of the account is revoked.")
+
+
+@strawberry.input
+class AccountDeleteInput:
+    password: str
+
+
+@strawberry.input
+class UserUpdateInput:
+    name: str | None = None
+    is_active: bool | None = strawberry.field(
+        default=None, description="false deactivates the account: its tokens stop working at once.")
+
+
+@strawberry.type
+class UserPayload:
+    user: UserType | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class AccountDeletePayload:
+    deleted: bool
+    user_errors: list[UserError]
+
+
+def _user_payload(user: service.User | None, errors: list[UserError]) -> UserPayload:
+    return UserPayload(user=None if user is None else UserType.from_model(user), user_errors=errors)
+
+
+@strawberry.type
+class AccountManagementQuery:
+    @strawberry.field(description="Admin: any user by ID; null when there is none.")
+    async def user(self, info: Info, id: strawberry.ID) -> UserType | None:
+        await require_admin(info)
+        pk = decode_pk(id, "User")
+        if pk is None:
+            return None
+        async with info.context.resources.db.session() as session:
+            user = await service.get_user(session, pk)
+        return None if user is None else UserType.from_model(user)
+
+
+@strawberry.type
+class AccountManagementMutation:
+    @strawberry.mutation(description="Change the signed-in user's own profile.")
+    async def account_update(self, info: Info, input: AccountUpdateInput) -> UserPayload:
+        caller = await require_user(info)
+        assert caller.id is not None
+        uid = caller.id
+        return _user_payload(*await in_transaction(
+            info.context.resources.db, lambda s: service.update_account(s, uid, input.name)))
+
+    @strawberry.mutation(description="Change the signed-in user's password; every other session "
+                         "(refresh token) of the account is logged out.")
+    async def password_change(self, info: Info, input: PasswordChangeInput) -> UserPayload:
+        caller = await require_user(info)
+        assert caller.id is not None
+        uid = caller.id
+        await limit_password_checks(info, caller.email)
+        return _user_payload(*await in_transaction(
+            info.context.resources.db,
+            lambda s: service.change_password(s, uid, input.current_password, input.new_password,
+                                              input.refresh_token)))
+
+    @strawberry.mutation(description="Delete the signed-in user's account: it is deactivated and "
+                         "its personal data anonymised; its orders stay for the shop's books.")
+    async def account_delete(self, info: Info, input: AccountDeleteInput) -> AccountDeletePayload:
+        caller = await require_user(info)
+        assert caller.id is not None
+        uid = caller.id
+        await limit_password_checks(info, caller.email)
+        _, errors = await in_transaction(
+            info.context.resources.db, lambda s: service.delete_account(s, uid, input.password))
+        return AccountDeletePayload(deleted=not errors, user_errors=errors)
+
+    @strawberry.mutation(description="Admin: rename, deactivate or reactivate an account (only a "
+                         "super admin touches an admin's; nobody deactivates themselves).")
+    async def user_update(self, info: Info, id: strawberry.ID, input: UserUpdateInput
+                          ) -> UserPayload:
+        actor = await require_admin(info)
+        pk = decode_pk(id, "User")
+        if pk is None:
+            return _user_payload(None, UserInputError.single(
+                "id", ErrorCode.NOT_FOUND, "User not found.").errors)
+        return _user_payload(*await in_transaction(
+            info.context.resources.db,
+            lambda s: service.update_user(s, actor, pk, input.name, input.is_active)))
