@@ -1,4 +1,4 @@
-"""The Starlette app: /graphql (HTTP, GraphiQL, websocket), /health and /ready."""
+"""The Starlette app: /graphql (HTTP, GraphiQL, websocket), /auth/token, /health and /ready."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from graphql_api.accounts.oauth import token_endpoint
 from graphql_api.accounts.security import TokenSigner
 from graphql_api.catalog.subscribers import register_catalog_subscribers
 from graphql_api.core.resources import Resources
 from graphql_api.core.settings import Settings, get_settings
 from graphql_api.http import GraphQLHTTP
+from graphql_api.playground import ASSET_ROUTE
 from graphql_api.schema import build_schema
 from graphql_api.websocket import GraphQLWebSocket
 from workers.functions import JOB_FUNCTIONS
@@ -61,20 +63,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await app.state.resources.close()
 
-    # Browsers on the listed origins (a storefront, an admin panel) may call the API; the token
-    # travels in the Authorization header, never in cookies, so no credentials mode is needed.
+    # Browsers on the listed origins (a storefront, an admin panel) may call the API, with the
+    # Authorization header or with the session cookies (credentials mode). Never credentials for
+    # `*`: Starlette would echo any origin, letting every site use the cookies.
     middleware = [
         Middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
+                   allow_credentials="*" not in settings.allowed_origins,
                    allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
                    expose_headers=["x-request-id", "x-cache"], max_age=600)
     ] if settings.allowed_origins else []
+    graphql_http = GraphQLHTTP(schema, settings.graphiql_enabled, settings.max_tokens)
+    # GraphiQL's own files, only while GraphiQL is on.
+    playground_routes = [Route(f"{ASSET_ROUTE}/{{path:path}}", graphql_http.playground.asset)
+                         ] if graphql_http.playground is not None else []
     app = Starlette(
         middleware=middleware,
         routes=[
-            Route("/graphql", GraphQLHTTP(schema, settings.graphiql_enabled,
-                                          settings.max_tokens).endpoint,
+            Route("/graphql", graphql_http.endpoint,
                   methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            *playground_routes,
             WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings.allowed_origins)),
+            Route("/auth/token", token_endpoint, methods=["POST"]),
             Route("/health", health),
             Route("/ready", ready),
         ],

@@ -1,4 +1,5 @@
-"""`graphql-api` / `python -m graphql_api`: serve, migrate, seed, create-admin, export-schema, worker."""
+"""`graphql-api` / `python -m graphql_api`: serve, migrate, seed, create-admin, export-schema, worker,
+playground-assets."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     asyncio.run(_prepare(settings))
+    if settings.graphiql_enabled:
+        from graphql_api.playground import ensure
+
+        ensure()  # once: later starts find the assets; on failure GraphiQL uses a CDN
     settings.signing_secret()  # create the embedded secret once, before workers race for it
     if args.workers > 1 and not settings.redis_url and settings.cache_enabled:
         # In-process caches cannot see each other's invalidations: stale reads across workers.
@@ -146,6 +151,21 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_playground_assets(args: argparse.Namespace, _: Settings) -> int:
+    from graphql_api.playground import ASSETS_DIR, AssetError, fetch, installed
+
+    if installed() and not args.force:
+        print(f"GraphiQL's assets are already in {ASSETS_DIR}")
+        return 0
+    try:
+        fetch(registry=args.registry)
+    except (AssetError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"GraphiQL's assets verified and installed in {ASSETS_DIR}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graphql-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run an arq worker (needs REDIS_URL)")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(func=cmd_worker)
+
+    assets = sub.add_parser("playground-assets",
+                            help="fetch GraphiQL's pinned assets from the npm registry")
+    assets.add_argument("--force", action="store_true", help="refetch even when present")
+    assets.add_argument("--registry", help="npm registry URL (default: $NPM_CONFIG_REGISTRY "
+                        "or https://registry.npmjs.org)")
+    assets.set_defaults(func=cmd_playground_assets)
     return parser
 
 

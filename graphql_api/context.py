@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from graphql_api.accounts.cookies import SessionCookies
 from graphql_api.accounts.models import User
 from graphql_api.accounts.security import AccessClaims, TokenError, TokenSigner
 from graphql_api.catalog.loaders import CatalogLoaders
@@ -24,10 +25,18 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    # The session cookies of an HTTP POST (read, and to set on the response); None where cookies
+    # cannot be used: GET requests and websockets.
+    cookies: SessionCookies | None = None
     password_checks: int = 0
     _operations: int = 0
     _user: User | None = None
     _user_loaded: bool = False
+
+    @property
+    def anonymous(self) -> bool:
+        """No credentials at all: no token, and no session cookie (an access or refresh one)."""
+        return self.token is None and not (self.cookies is not None and self.cookies.presented)
 
     @cached_property
     def claims(self) -> AccessClaims | None:

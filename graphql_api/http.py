@@ -13,13 +13,14 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from graphql_api.accounts.cookies import SessionCookies
 from graphql_api.context import Context, bearer_token
 from graphql_api.core.errors import ApiError
+from graphql_api.playground import Playground
 from graphql_api.response_cache import ResponseCache
 
 log = logging.getLogger(__name__)
@@ -151,12 +152,13 @@ def _format(error: GraphQLError) -> dict[str, Any]:
 class GraphQLHTTP:
     def __init__(self, schema: strawberry.Schema, graphiql: bool, max_tokens: int) -> None:
         self.schema = schema
-        self.graphiql_html = get_graphql_ide_html("graphiql") if graphiql else None
+        # GraphiQL from our own assets (or, when they are missing, from a CDN).
+        self.playground = Playground() if graphiql else None
         self.max_tokens = max_tokens
 
     async def endpoint(self, request: Request) -> Response:
-        if _wants_ide(request) and self.graphiql_html is not None:
-            return HTMLResponse(self.graphiql_html)
+        if _wants_ide(request) and self.playground is not None:
+            return self.playground.page(request)
         media = _negotiate(request.headers.get("accept"))
         if media is None:
             return _respond(_error_body("Accept application/graphql-response+json or "
@@ -184,11 +186,23 @@ class GraphQLHTTP:
             return _respond({"errors": [exc.formatted]}, media,
                             401 if media == GRAPHQL_RESPONSE else 200)
         resources = request.app.state.resources
+        cookies = None
+        if request.method == "POST":
+            # Only a (JSON) POST reads or sets session cookies: a GET is anonymous to them, so a
+            # cross-site link or <img> cannot act as the user. A bearer token wins over cookies.
+            cookies = SessionCookies.from_request(request, resources.settings, read=token is None)
+            if cookies.presented:
+                if not cookies.origin_ok:
+                    return _respond(_error_body("A request signed in by cookie must come from "
+                                                "this site or an allowed Origin.", "FORBIDDEN"),
+                                    media, 403)
+                token = cookies.access_token
         context = Context(resources=resources, signer=request.app.state.signer, token=token,
-                          request=request)
+                          request=request, cookies=cookies)
         responses = ResponseCache(resources.cache, self.max_tokens)
         cache_key = None
-        if token is None and responses.eligible(params):
+        # Only callers without any credentials (token or cookie) share cached responses.
+        if context.anonymous and responses.eligible(params):
             # The same generation read serves the key and, on a miss, the execution's reads.
             generation = await context.catalog.reads.generation()
             if generation is not None:
@@ -224,7 +238,10 @@ class GraphQLHTTP:
         text = _dump(body)
         if cache_key is not None and status == 200 and "errors" not in body:
             await responses.set(cache_key, text)
-        return _respond_text(text, media, status, {"x-request-id": context.request_id})
+        response = _respond_text(text, media, status, {"x-request-id": context.request_id})
+        if cookies is not None and cookies.changed:
+            cookies.apply(response, resources.settings)
+        return response
 
 
 def _dump(body: dict[str, Any]) -> str:

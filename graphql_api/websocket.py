@@ -8,6 +8,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from graphql_api.accounts.cookies import ACCESS_COOKIE, origin_allowed, trusted_origins
 from graphql_api.context import Context, bearer_token
 from graphql_api.core.errors import ApiError
 
@@ -28,11 +29,30 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         return Context(resources=app.state.resources, signer=app.state.signer, request=request)
 
     async def on_ws_connect(self, context: Context) -> None:
-        """The caller comes from the connection_init payload: `{"Authorization": "Bearer ..."}`."""
+        """The caller comes from the connection_init payload: `{"Authorization": "Bearer ..."}`,
+        or else from the handshake's access cookie (a browser session)."""
         params: dict[str, Any] = getattr(context, "connection_params", None) or {}
         header = params.get("Authorization") or params.get("authorization")
         try:
-            context.token = bearer_token(header) if isinstance(header, str) else None
+            if isinstance(header, str):
+                context.token = bearer_token(header)
+            else:
+                context.token = self._cookie_token(context.request)
             _ = context.claims  # verify now: a bad token rejects the connection
         except ApiError:
             raise ConnectionRejectionError({"message": "Invalid access token."}) from None
+
+    def _cookie_token(self, request: Any) -> str | None:
+        """The access cookie, for a handshake from this site or an allowed origin only.
+
+        Browsers apply no CORS to websockets and always send `Origin`: a cookie session needs
+        it to be ours (Strawberry's handshake check lets origin-less clients through).
+        """
+        token: str | None = request.cookies.get(ACCESS_COOKIE) or None
+        if token is not None and not origin_allowed(
+            request.headers.get("origin"), request.headers.get("host"),
+            trusted_origins(tuple(self.allowed_origins)), required=True,
+        ):
+            raise ConnectionRejectionError(
+                {"message": "A cookie session must come from this site or an allowed Origin."})
+        return token

@@ -85,10 +85,13 @@ class AccountManagementMutation:
         assert caller.id is not None
         uid = caller.id
         await limit_password_checks(info, caller.email)
+        cookies = info.context.cookies
+        # A browser session's own refresh token is its cookie.
+        keep = input.refresh_token or (cookies.refresh_token if cookies is not None else None)
         return _user_payload(*await in_transaction(
             info.context.resources.db,
             lambda s: service.change_password(s, uid, input.current_password, input.new_password,
-                                              input.refresh_token)))
+                                              keep)))
 
     @strawberry.mutation(description="Delete the signed-in user's account: it is deactivated and "
                          "its personal data anonymised; its orders stay for the shop's books.")
@@ -99,6 +102,8 @@ class AccountManagementMutation:
         await limit_password_checks(info, caller.email)
         _, errors = await in_transaction(
             info.context.resources.db, lambda s: service.delete_account(s, uid, input.password))
+        if not errors and info.context.cookies is not None and info.context.cookies.presented:
+            info.context.cookies.clear()
         return AccountDeletePayload(deleted=not errors, user_errors=errors)
 
     @strawberry.mutation(description="Admin: rename, deactivate or reactivate an account (only a "

@@ -11,6 +11,8 @@ from graphql_api.core.rate_limit import enforce
 if TYPE_CHECKING:
     from strawberry.types import Info
 
+    from graphql_api.core.resources import Resources
+
 
 async def require_user(info: Info) -> User:
     user = await info.context.user()
@@ -25,9 +27,16 @@ async def limit_password_checks(info: Info, email: str | None) -> None:
     ctx.password_checks += 1
     if ctx.password_checks > 1:
         raise RateLimited("One sign-in or registration per request.")
-    settings, cache = ctx.resources.settings, ctx.resources.cache
+    client = getattr(getattr(ctx.request, "client", None), "host", None)
+    await limit_password_attempts(ctx.resources, client, email)
+
+
+async def limit_password_attempts(resources: Resources, client: str | None, email: str | None
+                                  ) -> None:
+    """The per-client and per-email windows, shared with the OAuth2 token endpoint."""
+    settings, cache = resources.settings, resources.cache
     window = settings.login_window_seconds
-    client = getattr(getattr(ctx.request, "client", None), "host", None) or "unknown"
+    client = client or "unknown"
     await enforce(cache, f"password:ip:{client}", settings.login_attempts_per_client, window)
     if email:
         await enforce(cache, f"password:email:{email.strip().lower()}",

@@ -7,10 +7,10 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from graphql_api.accounts import service
+from graphql_api.accounts import service, sessions
 from graphql_api.accounts.models import Role, User
 from graphql_api.accounts.permissions import limit_password_checks, require_admin, require_user
-from graphql_api.core.errors import ErrorCode, UserError, UserInputError
+from graphql_api.core.errors import BadUserInput, ErrorCode, Forbidden, UserError, UserInputError
 from graphql_api.core.ids import decode_pk, to_global_id
 from graphql_api.core.mutations import in_transaction
 from graphql_api.core.pagination import Connection, PageArgs, to_connection
@@ -24,6 +24,7 @@ class UserType(Node):
     email: str
     name: str
     role: RoleEnum  # type: ignore[valid-type]
+    is_active: bool
     created_at: datetime
 
     @classmethod
@@ -34,6 +35,7 @@ class UserType(Node):
             email=user.email,
             name=user.name,
             role=Role(user.role),
+            is_active=user.is_active,
             created_at=user.created_at,
         )
 
@@ -48,6 +50,17 @@ async def resolve_user_node(info: Info, pk: int) -> UserType | None:
     return None if user is None else UserType.from_model(user)
 
 
+@strawberry.input(description="Every field given narrows the list (AND).")
+class UserFilter:
+    role: RoleEnum | None = None  # type: ignore[valid-type]
+    is_active: bool | None = None
+    email_contains: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the email.")
+
+
+MAX_FILTER_CHARS = 254
+
+
 @strawberry.type
 class AccountsQuery:
     @strawberry.field(description="The signed-in user, or null for an anonymous caller.")
@@ -55,7 +68,7 @@ class AccountsQuery:
         user = await info.context.user()
         return None if user is None else UserType.from_model(user)
 
-    @strawberry.field(description="Admin: every user, oldest first.")
+    @strawberry.field(description="Admin: users, oldest first.")
     async def users(
         self,
         info: Info,
@@ -63,18 +76,26 @@ class AccountsQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        filter: UserFilter | None = None,
     ) -> Connection[UserType]:
         await require_admin(info)
         db = info.context.resources.db
         page = PageArgs(first, after, last, before).validated(
             info.context.resources.settings.max_page_size
         )
+        query = service.UserQuery()
+        if filter is not None:
+            if len(filter.email_contains or "") > MAX_FILTER_CHARS:
+                raise BadUserInput(f"`emailContains` is longer than {MAX_FILTER_CHARS} characters.")
+            query = service.UserQuery(
+                role=None if filter.role is None else Role(filter.role),
+                is_active=filter.is_active, email_contains=filter.email_contains)
         async with db.session() as session:
-            result = await service.list_users(session, page)
+            result = await service.list_users(session, page, query)
 
         async def total() -> int:
             async with db.session() as session:
-                return await service.count_users(session)
+                return await service.count_users(session, query)
 
         return to_connection(result, UserType.from_model, total)
 
@@ -90,16 +111,22 @@ class AccountRegisterInput:
 class TokenCreateInput:
     email: str
     password: str
+    use_cookies: bool = strawberry.field(
+        default=False, description="Browsers: set the tokens as HttpOnly cookies (HTTP only) "
+        "instead of returning them.")
 
 
 @strawberry.input
 class TokenRefreshInput:
-    refresh_token: str
+    refresh_token: str | None = strawberry.field(
+        default=None, description="Omit to use the refresh cookie; the new pair is then set "
+        "as cookies.")
 
 
 @strawberry.input
 class TokenRevokeInput:
-    refresh_token: str
+    refresh_token: str | None = strawberry.field(
+        default=None, description="Omit to log out the cookie session and clear its cookies.")
 
 
 @strawberry.input
@@ -133,15 +160,22 @@ class UserRoleUpdatePayload:
     user_errors: list[UserError]
 
 
-def _token_payload(pair: service.TokenPair | None, errors: list[UserError]) -> TokenPayload:
+def _token_payload(pair: service.TokenPair | None, errors: list[UserError],
+                   in_body: bool = True) -> TokenPayload:
+    """`in_body=False`: the pair went into cookies, and the body carries no token."""
     if pair is None:
         return TokenPayload(access_token=None, refresh_token=None, user=None, user_errors=errors)
     return TokenPayload(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
+        access_token=pair.access_token if in_body else None,
+        refresh_token=pair.refresh_token if in_body else None,
         user=UserType.from_model(pair.user),
         user_errors=[],
     )
+
+
+def _no_refresh_token() -> UserError:
+    return UserError(field=["refreshToken"], code=ErrorCode.REQUIRED,
+                     message="Give refreshToken, or send the refresh cookie (over HTTP).")
 
 
 @strawberry.type
@@ -161,41 +195,50 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Log in: an access token and a refresh token.")
     async def token_create(self, info: Info, input: TokenCreateInput) -> TokenPayload:
+        cookies = None
+        if input.use_cookies:
+            cookies = info.context.cookies
+            if cookies is None:  # a websocket has no response to set cookies on
+                return _token_payload(None, [UserError(
+                    field=["useCookies"], code=ErrorCode.INVALID,
+                    message="Cookies can only be set over HTTP.")])
+            if not cookies.origin_ok:
+                raise Forbidden("Cookies are only set for this site or an allowed Origin.")
         await limit_password_checks(info, input.email)
         signer = info.context.signer
+        pair, errors = await sessions.sign_in(info.context.resources.db, signer, input.email,
+                                              input.password)
+        if pair is not None and cookies is not None:
+            cookies.set_tokens(pair, signer)
+        return _token_payload(pair, errors, in_body=cookies is None)
 
-        async def login(session: service.AsyncSession) -> service.TokenPair:
-            user = await service.authenticate(session, input.email, input.password)
-            return await service.issue_tokens(session, signer, user)
-
-        return _token_payload(*await in_transaction(info.context.resources.db, login))
-
-    @strawberry.mutation(description="Exchange a refresh token for a new pair; the old one stops working.")
+    @strawberry.mutation(description="Exchange a refresh token for a new pair; the old one stops "
+                         "working. With no refreshToken: the refresh cookie's, setting both new cookies.")
     async def token_refresh(
         self, info: Info, input: TokenRefreshInput
     ) -> TokenPayload:
-        db, signer = info.context.resources.db, info.context.signer
-        try:
-            pair, errors = await in_transaction(
-                db, lambda s: service.rotate_refresh_token(s, signer, input.refresh_token)
-            )
-        except service.RefreshTokenReused:
-            # Reuse of a rotated token: revoke the family in a transaction of its own, since the
-            # failed rotation rolled back.
-            async with db.transaction() as session:
-                await service.revoke_family_of(session, input.refresh_token)
-            pair, errors = None, [UserError(field=["refreshToken"], code=ErrorCode.INVALID_TOKEN,
-                                            message="The refresh token is invalid or expired.")]
-        return _token_payload(pair, errors)
+        cookies = info.context.cookies if input.refresh_token is None else None
+        token = cookies.refresh_token if cookies is not None else input.refresh_token
+        if token is None:
+            return _token_payload(None, [_no_refresh_token()])
+        signer = info.context.signer
+        pair, errors = await sessions.refresh(info.context.resources.db, signer, token)
+        if pair is not None and cookies is not None:
+            cookies.set_tokens(pair, signer)
+        return _token_payload(pair, errors, in_body=cookies is None)
 
-    @strawberry.mutation(description="Log out: the refresh token and its rotations stop working.")
+    @strawberry.mutation(description="Log out: the refresh token and its rotations stop working. "
+                         "With no refreshToken: the cookie session's, and its cookies are cleared.")
     async def token_revoke(
         self, info: Info, input: TokenRevokeInput
     ) -> TokenRevokePayload:
-        _, errors = await in_transaction(
-            info.context.resources.db,
-            lambda s: service.revoke_refresh_token(s, input.refresh_token),
-        )
+        cookies = info.context.cookies if input.refresh_token is None else None
+        token = cookies.refresh_token if cookies is not None else input.refresh_token
+        if cookies is not None:
+            cookies.clear()  # the browser forgets the session whatever the token's fate
+        if token is None:
+            return TokenRevokePayload(revoked=False, user_errors=[_no_refresh_token()])
+        errors = await sessions.sign_out(info.context.resources.db, token)
         return TokenRevokePayload(revoked=not errors, user_errors=errors)
 
     @strawberry.mutation(description="Admin: change a user's role; only a super admin grants admin.")

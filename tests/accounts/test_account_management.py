@@ -197,3 +197,26 @@ def _matches(user: dict[str, Any], filter: dict[str, Any]) -> bool:
 async def test_users_filter_too_long_is_bad_input(gql: GraphQLClient, admin_token: str) -> None:
     body = await gql(USERS, {"filter": {"emailContains": "x" * 300}}, admin_token)
     assert code(body) == "BAD_USER_INPUT"
+
+
+async def test_cookie_sessions_keep_themselves_and_end_on_deletion(app: Any,
+                                                                   resources: Resources) -> None:
+    from tests.accounts.test_cookies import REFRESH as COOKIE_REFRESH
+    from tests.accounts.test_cookies import browser, cookie_login, post, set_cookies
+
+    _, email, _ = await make_user(resources)
+    async with browser(app) as this, browser(app) as other:
+        await cookie_login(this, email)
+        await cookie_login(other, email)
+        changed = await post(this, PASSWORD_CHANGE, {"input": {
+            "currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}})
+        assert changed.json()["data"]["passwordChange"]["userErrors"] == []
+        # This browser's refresh cookie is its session, kept; the other browser's is not.
+        kept = await post(this, COOKIE_REFRESH)
+        assert kept.json()["data"]["tokenRefresh"]["userErrors"] == []
+        ended = await post(other, COOKIE_REFRESH)
+        assert ended.json()["data"]["tokenRefresh"]["userErrors"][0]["code"] == "INVALID_TOKEN"
+        deleted = await post(this, ACCOUNT_DELETE, {"p": NEW_PASSWORD})
+        assert deleted.json()["data"]["accountDelete"]["deleted"] is True
+        assert {"access_token", "refresh_token"} <= set(set_cookies(deleted))  # cleared
+        assert "max-age=0" in set_cookies(deleted)["access_token"]
