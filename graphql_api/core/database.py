@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from graphql_api.core.settings import Settings
+
+T = TypeVar("T")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -35,6 +38,49 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_recycle=1800,
         skip_autocommit_rollback=True,  # an AUTOCOMMIT read has nothing to roll back
     )
+
+
+async def _to_completion(work: Coroutine[Any, Any, T]) -> T:
+    """`work` in a task of its own, finished even if the caller is cancelled meanwhile; the
+    caller's cancellation is re-raised once it has."""
+    task = asyncio.ensure_future(work)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            result = await asyncio.shield(task)
+            break
+        except asyncio.CancelledError as err:
+            if task.done():
+                raise
+            cancelled = err
+    if cancelled is not None:
+        raise cancelled
+    return result
+
+
+async def _connect(engine: AsyncEngine) -> AsyncConnection:
+    """`engine.connect()` that a cancellation cannot leave half done.
+
+    SQLAlchemy checks a connection out of the pool and then, still inside `AsyncConnection.start()`,
+    runs the `engine_connect` events: for the AUTOCOMMIT read engine on aiosqlite, setting the
+    isolation level is a round trip to the driver's thread. A cancellation landing there unwinds
+    the half-built Connection, and the pooled connection it had checked out is referenced by
+    nothing, left checked out until the garbage collector finds it ("non-checked-in connection").
+    SQLAlchemy runs the close of `async with` to completion, not the checkout. And cancellations
+    do come mid-checkout: when one field fails, graphql-core cancels its pending siblings (e.g.
+    `categories { products(after: "bad") { ... } }`: the first invalid cursor nulls the whole
+    list while the other categories' reads are connecting), and Strawberry cancels a websocket
+    operation that its client completes. So the checkout runs to completion, and a caller
+    cancelled meanwhile gives the connection back before it sees its cancellation.
+    """
+    conn = engine.connect()
+    try:
+        await _to_completion(conn.start())
+    except asyncio.CancelledError:
+        if conn.sync_connection is not None:
+            await _to_completion(conn.close())
+        raise
+    return conn
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -69,8 +115,11 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A bare connection for reads: Core statements skip the ORM session's bookkeeping."""
-        async with self.read_engine.connect() as conn:
+        conn = await _connect(self.read_engine)
+        try:
             yield conn
+        finally:
+            await _to_completion(conn.close())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
