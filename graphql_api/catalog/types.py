@@ -159,6 +159,9 @@ async def _load_category(info: Info, category_id: int) -> Category | None:
     return None if record is None else Category.from_record(record)
 
 
+MAX_PRICE = Decimal("1e10")
+
+
 def _query(filter: ProductFilter | None, category_id: int | None) -> service.ProductQuery:
     if filter is None:
         return service.ProductQuery(category_id=category_id)
@@ -171,8 +174,9 @@ def _query(filter: ProductFilter | None, category_id: int | None) -> service.Pro
     )):
         raise BadUserInput(f"Filter by at most {service.MAX_TAGS} tags.")
     for price in (filter.min_price, filter.max_price):
-        if price is not None and not price.is_finite():
-            raise BadUserInput("Prices must be finite numbers.")
+        # The bound must fit the price column (10 integer digits), or PostgreSQL refuses the bind.
+        if price is not None and not (price.is_finite() and abs(price) < MAX_PRICE):
+            raise BadUserInput(f"Prices must be numbers below {MAX_PRICE:,f}.")
     if filter.min_price is not None and filter.max_price is not None and (
         filter.min_price > filter.max_price
     ):
