@@ -55,6 +55,16 @@ def _user_payload(user: service.User | None, errors: list[UserError]) -> UserPay
     return UserPayload(user=None if user is None else UserType.from_model(user), user_errors=errors)
 
 
+async def _caller_id(info: Info, password_check: bool) -> int:
+    """The signed-in caller's id; `password_check`: the mutation verifies their password, which
+    counts against the sign-in rate limits."""
+    caller = await require_user(info)
+    assert caller.id is not None
+    if password_check:
+        await limit_password_checks(info, caller.email)
+    return caller.id
+
+
 @strawberry.type
 class AccountManagementQuery:
     @strawberry.field(description="Admin: any user by ID; null when there is none.")
@@ -72,19 +82,14 @@ class AccountManagementQuery:
 class AccountManagementMutation:
     @strawberry.mutation(description="Change the signed-in user's own profile.")
     async def account_update(self, info: Info, input: AccountUpdateInput) -> UserPayload:
-        caller = await require_user(info)
-        assert caller.id is not None
-        uid = caller.id
+        uid = await _caller_id(info, password_check=False)
         return _user_payload(*await in_transaction(
             info.context.resources.db, lambda s: service.update_account(s, uid, input.name)))
 
     @strawberry.mutation(description="Change the signed-in user's password; every other session "
                          "(refresh token) of the account is logged out.")
     async def password_change(self, info: Info, input: PasswordChangeInput) -> UserPayload:
-        caller = await require_user(info)
-        assert caller.id is not None
-        uid = caller.id
-        await limit_password_checks(info, caller.email)
+        uid = await _caller_id(info, password_check=True)
         cookies = info.context.cookies
         # A browser session's own refresh token is its cookie.
         keep = input.refresh_token or (cookies.refresh_token if cookies is not None else None)
@@ -96,10 +101,7 @@ class AccountManagementMutation:
     @strawberry.mutation(description="Delete the signed-in user's account: it is deactivated and "
                          "its personal data anonymised; its orders stay for the shop's books.")
     async def account_delete(self, info: Info, input: AccountDeleteInput) -> AccountDeletePayload:
-        caller = await require_user(info)
-        assert caller.id is not None
-        uid = caller.id
-        await limit_password_checks(info, caller.email)
+        uid = await _caller_id(info, password_check=True)
         _, errors = await in_transaction(
             info.context.resources.db, lambda s: service.delete_account(s, uid, input.password))
         if not errors and info.context.cookies is not None and info.context.cookies.presented:
