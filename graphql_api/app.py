@@ -69,7 +69,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [
         Middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
                    allow_credentials="*" not in settings.allowed_origins,
-                   allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                   allow_methods=["GET", "POST"],
+                   allow_headers=["Authorization", "Content-Type", "X-Cart-Token"],
                    expose_headers=["x-request-id", "x-cache"], max_age=600)
     ] if settings.allowed_origins else []
     graphql_http = GraphQLHTTP(schema, settings.graphiql_enabled, settings.max_tokens)

@@ -10,10 +10,15 @@ from typing import Any
 from graphql_api.accounts.cookies import SessionCookies
 from graphql_api.accounts.models import User
 from graphql_api.accounts.security import AccessClaims, TokenError, TokenSigner
+from graphql_api.accounts.sessions import AfterSignIn
+from graphql_api.carts.service import merge_guest_cart
 from graphql_api.catalog.loaders import CatalogLoaders
 from graphql_api.catalog.reads import CatalogReads
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.resources import Resources
+from graphql_api.orders.loaders import OrderLoaders
+
+CART_TOKEN_HEADER = "x-cart-token"  # noqa: S105 (a header name)
 
 
 @dataclass
@@ -65,6 +70,25 @@ class Context:
     def catalog(self) -> CatalogLoaders:
         return CatalogLoaders(CatalogReads(self.resources))
 
+    @cached_property
+    def orders(self) -> OrderLoaders:
+        return OrderLoaders(self.resources.db)
+
+    def guest_cart_merge(self, cart_token: str) -> AfterSignIn:
+        """For tokenCreate: the guest cart joins the account's cart as the sign-in commits (an
+        unknown or used token changes nothing)."""
+        return lambda session, user_id: merge_guest_cart(session, cart_token, user_id)
+
+    @property
+    def cart_token(self) -> str | None:
+        """A guest cart's token: the `X-Cart-Token` header, or `cartToken` in a websocket's
+        connection_init payload."""
+        headers = getattr(self.request, "headers", None)
+        token = headers.get(CART_TOKEN_HEADER) if headers is not None else None
+        if token is None and self.connection_params:
+            token = self.connection_params.get("cartToken")
+        return token.strip() or None if isinstance(token, str) else None
+
     def begin_operation(self) -> None:
         """Forget what an earlier operation learnt. A websocket keeps one context for all its
         operations: each must verify the token again, read the caller's current role and read
@@ -73,13 +97,18 @@ class Context:
         if self._operations == 1:
             return
         self.__dict__.pop("claims", None)
-        self._user, self._user_loaded = None, False
+        self.forget_user()
         self.password_checks = 0
         self.refresh_loaders()
+
+    def forget_user(self) -> None:
+        """Read the caller again on next use (their role may have changed since)."""
+        self._user, self._user_loaded = None, False
 
     def refresh_loaders(self) -> None:
         """Drop what this context has loaded (a long-lived subscription re-reads after a change)."""
         self.__dict__.pop("catalog", None)
+        self.__dict__.pop("orders", None)
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -18,9 +18,17 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.types import Info
+from strawberry.types.execution import PreExecutionError
 
 from graphql_api.accounts.management import AccountManagementMutation, AccountManagementQuery
 from graphql_api.accounts.types import AccountsMutation, AccountsQuery, resolve_user_node
+from graphql_api.carts.types import CartMutation, CartQuery, resolve_cart_node
+from graphql_api.catalog.review_types import (
+    ReviewMutation,
+    WishlistMutation,
+    WishlistQuery,
+    resolve_review_node,
+)
 from graphql_api.catalog.types import (
     CatalogMutation,
     CatalogQuery,
@@ -36,17 +44,27 @@ from graphql_api.core.models import utcnow
 from graphql_api.core.scalars import Node
 from graphql_api.core.settings import Settings
 from graphql_api.core.streams import until
+from graphql_api.orders.types import (
+    OrderMutation,
+    OrderQueryMixin,
+    OrderSubscription,
+    resolve_order_node,
+)
 
 NodeResolver = Callable[[Info, int], Awaitable[Node | None]]
 NODE_RESOLVERS: dict[str, NodeResolver] = {
     "Product": resolve_product_node,
     "Category": resolve_category_node,
     "User": resolve_user_node,
+    "Review": resolve_review_node,
+    "Cart": resolve_cart_node,
+    "Order": resolve_order_node,
 }
 
 
 @strawberry.type
-class Query(CatalogQuery, AccountsQuery, AccountManagementQuery):
+class Query(CatalogQuery, AccountsQuery, AccountManagementQuery, WishlistQuery, CartQuery,
+            OrderQueryMixin):
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, _ = from_global_id(id)
@@ -58,12 +76,13 @@ class Query(CatalogQuery, AccountsQuery, AccountManagementQuery):
 
 
 @strawberry.type
-class Mutation(CatalogMutation, AccountsMutation, AccountManagementMutation):
+class Mutation(CatalogMutation, AccountsMutation, AccountManagementMutation, ReviewMutation,
+               WishlistMutation, CartMutation, OrderMutation):
     pass
 
 
 @strawberry.type
-class Subscription:
+class Subscription(OrderSubscription):
     @strawberry.subscription(description="A product's new state after each change (null once deleted).")
     async def product_changed(
         self, info: Info, id: strawberry.ID
@@ -97,7 +116,7 @@ class Schema(strawberry.Schema):
 
     async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
         """Websocket operations; a subscription opened with a token ends when the token does."""
-        source = await super().stream(query, *args, **kwargs)
+        source = _errors_as_results(await super().stream(query, *args, **kwargs))
         context = kwargs.get("context_value")
         if getattr(context, "token", None) is None or not _is_subscription(
             query, kwargs.get("operation_name"), self.max_tokens
@@ -109,6 +128,21 @@ class Schema(strawberry.Schema):
             deadline = utcnow()  # expired (or no longer valid) before it started
         return until(source, deadline,
                      lambda: Unauthenticated("The access token has expired: reconnect with a new one."))
+
+
+async def _errors_as_results(source: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    """A parse-stage error (a syntax error, too many tokens) as the operation's error result.
+
+    On the execute path Strawberry turns these into results; on the stream path they escape
+    from its prepare step (the ParserCache and token-limit hooks raise outside its `try`), and
+    the websocket handler would end the operation with a bare `complete` and a traceback.
+    ErrorPolicy has given the error its code by then.
+    """
+    try:
+        async for result in source:
+            yield result
+    except GraphQLError as error:
+        yield PreExecutionError(data=None, errors=[error])
 
 
 def _is_subscription(query: str | None, operation_name: str | None, max_tokens: int) -> bool:

@@ -1,19 +1,142 @@
-"""GraphQL over websockets (graphql-transport-ws and legacy graphql-ws) via Strawberry's view."""
+"""GraphQL over websockets (graphql-transport-ws and legacy graphql-ws) via Strawberry's view.
+
+Strawberry's handlers already enforce most of graphql-transport-ws: close 4400 on non-JSON,
+unknown types and missing fields, 4401 on subscribe before the ack, 4403 when `on_ws_connect`
+rejects, 4408 past the init timeout, 4409 on an id in use and 4429 on a second connection_init;
+they answer ping with pong, and the legacy handler sends `ka`. The subclasses below add only what
+it lacks: messages of the wrong shape rejected instead of crashing the handler, the timeout and
+the operation bound from the app's settings, and a bound that answers `RATE_LIMITED`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, cast
 
+from graphql import GraphQLFormattedError
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+    SubscribeMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    OperationMessage,
+    StartMessage,
+)
+from strawberry.types.unset import UNSET, UnsetType
 
 from graphql_api.accounts.cookies import ACCESS_COOKIE, origin_allowed, trusted_origins
 from graphql_api.context import Context, bearer_token
-from graphql_api.core.errors import ApiError
+from graphql_api.core.errors import ApiError, RateLimited, Unauthenticated
+
+
+def _malformed(message: object, start_type: str) -> str | None:
+    """Why `message` is not a protocol message, or None. Strawberry indexes into messages and
+    catches only KeyError, so any other shape (a JSON array, a string payload) raised out of its
+    handler: a logged traceback and a dropped socket instead of the protocol's answer."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "A message must be a JSON object with a string `type`."
+    if message["type"] != start_type:
+        return None
+    payload = message.get("payload")
+    if not isinstance(message.get("id"), str) or not message["id"]:
+        return f"`{start_type}` needs a non-empty string `id`."
+    if not (isinstance(payload, dict) and isinstance(payload.get("query"), str)
+            and isinstance(payload.get("variables") or {}, dict)
+            and isinstance(payload.get("operationName") or "", str)):
+        return (f"`{start_type}` needs a payload with a string `query` (and, when given, "
+                "object `variables` and a string `operationName`).")
+    return None
+
+
+def _too_many(limit: int) -> GraphQLFormattedError:
+    return RateLimited(f"At most {limit} operations may run at once on one connection.").formatted
+
+
+# The operation bound lives in the handlers: only they know a connection's running operations,
+# and they can refuse one with the protocol's per-operation `error` message before it starts.
+# Strawberry has the same check there (`max_subscriptions_per_connection`), but its error carries
+# no extensions.code, so it is switched off in favour of ours. The settings are read per
+# connection from the context's resources: they are the app's, which the view is not given.
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = self.context.resources.settings
+        self.connection_init_wait_timeout = timedelta(seconds=settings.ws_init_timeout_seconds)
+        self.max_operations = settings.ws_max_operations
+        self.max_subscriptions_per_connection = None
+
+    async def handle_message(self, message: Message) -> None:
+        if (reason := _malformed(message, "subscribe")) is not None:
+            await self.handle_invalid_message(reason)
+            return
+        if message["type"] == "connection_init" and message.get("payload", {}) is None:
+            # The protocol allows `"payload": null` (no parameters); Strawberry closes with 4400.
+            message = ConnectionInitMessage(type="connection_init")
+        await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        # Not before the ack (4401) nor on an id in use (4409): Strawberry answers those.
+        if (self.connection_acknowledged and message["id"] not in self.operations
+                and len(self.operations) >= self.max_operations):
+            await self.send_message({"id": message["id"], "type": "error",
+                                     "payload": [_too_many(self.max_operations)]})
+            return
+        await super().handle_subscribe(message)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_operations = self.context.resources.settings.ws_max_operations
+        self.max_subscriptions_per_connection = None
+
+    async def handle_message(self, message: OperationMessage) -> None:
+        if (reason := _malformed(message, "start")) is not None:
+            # The legacy protocol answers a bad message with `error` and keeps the connection.
+            op_id = message.get("id") if isinstance(message, dict) else None
+            error: dict[str, Any] = {"type": "error", "payload": {"message": reason}}
+            if isinstance(op_id, str):
+                error["id"] = op_id
+            await self.send_message(cast("OperationMessage", error))
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: LegacyInitMessage) -> None:
+        if self.connection_acknowledged:
+            # Strawberry would ack again, re-read the caller under running operations and
+            # leak the first keep-alive task; refuse it as graphql-transport-ws does.
+            await self.send_message({"type": "connection_error",
+                                     "payload": {"message": "Too many initialisation requests"}})
+            await self.websocket.close(code=4429, reason="Too many initialisation requests")
+            return
+        await super().handle_connection_init(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        # A start with a running id replaces that operation (Strawberry stops it first).
+        if (self.connection_acknowledged and message["id"] not in self.tasks
+                and len(self.tasks) >= self.max_operations):
+            await self.send_message({"type": "error", "id": message["id"],
+                                     "payload": _too_many(self.max_operations)})
+            return
+        await super().handle_start(message)
 
 
 class GraphQLWebSocket(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, schema: Any, allowed_origins: list[str]) -> None:
         super().__init__(
             schema,
@@ -28,19 +151,31 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         app = request.scope["app"]
         return Context(resources=app.state.resources, signer=app.state.signer, request=request)
 
-    async def on_ws_connect(self, context: Context) -> None:
-        """The caller comes from the connection_init payload: `{"Authorization": "Bearer ..."}`,
-        or else from the handshake's access cookie (a browser session)."""
-        params: dict[str, Any] = getattr(context, "connection_params", None) or {}
-        header = params.get("Authorization") or params.get("authorization")
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        """The caller: from the connection_init payload's `authorization` (any capitalisation),
+        else the handshake's `Authorization` header, else its access cookie (a browser session).
+        A token that is present but bad rejects the connection; none at all is anonymous."""
         try:
-            if isinstance(header, str):
-                context.token = bearer_token(header)
-            else:
-                context.token = self._cookie_token(context.request)
-            _ = context.claims  # verify now: a bad token rejects the connection
+            context.token = self._token(context.connection_params or {}, context.request)
+            _ = context.claims  # verify now
         except ApiError:
             raise ConnectionRejectionError({"message": "Invalid access token."}) from None
+        return UNSET  # a plain connection_ack (None would send `"payload": null`)
+
+    def _token(self, params: dict[str, Any], request: Any) -> str | None:
+        values = [v for k, v in params.items() if k.lower() == "authorization" and v is not None]
+        if len(values) > 1:  # which one is meant? (a proxy may have read the other)
+            raise Unauthenticated("More than one `authorization` in connection_init.")
+        if values:
+            if not isinstance(values[0], str):
+                raise Unauthenticated("`authorization` must be `Bearer <token>`.")
+            if values[0]:
+                return bearer_token(values[0])
+        # Browsers cannot set this header on a websocket: no cross-site risk, unlike the cookie.
+        header: str | None = request.headers.get("authorization")
+        if header is not None:
+            return bearer_token(header)
+        return self._cookie_token(request)
 
     def _cookie_token(self, request: Any) -> str | None:
         """The access cookie, for a handshake from this site or an allowed origin only.

@@ -75,3 +75,56 @@ async def test_writes_on_one_process_are_read_fresh_on_the_other(two_servers: li
             await _gql(http, a, UPDATE, {"id": product_id, "input": {"stock": 8}}, token)
             message = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert message["payload"]["data"]["productChanged"] == {"stock": 8}
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"),
+                    reason="events cross processes through Redis pub/sub; in-process pub/sub "
+                    "stays in its process by design")
+async def test_a_subscriber_on_one_process_hears_order_changes_made_on_the_other(
+    two_servers: list[str],
+) -> None:
+    from tests.shop import ADDRESS, CHECKOUT, LINES_ADD, STATUS_UPDATE
+
+    a, b = two_servers
+    login = ("mutation($email: String!) { tokenCreate(input: {email: $email, password: "
+             f"\"{PASSWORD}\"}}) {{ accessToken }} }}")
+    async with httpx.AsyncClient(timeout=30) as http:
+        admin = (await _gql(http, a, login, {"email": "two@example.com"}))["tokenCreate"]
+        admin_token = admin["accessToken"]  # type: ignore[index]
+        email = f"buyer-{new_sku().lower()}@example.com"
+        await _gql(http, a, "mutation($email: String!) { accountRegister(input: {email: $email, "
+                   f"password: \"{PASSWORD}\", name: \"Buyer\"}}) {{ user {{ id }} }} }}",
+                   {"email": email})
+        customer = (await _gql(http, a, login, {"email": email}))["tokenCreate"]
+        token = customer["accessToken"]  # type: ignore[index]
+        created = await _gql(http, a, CREATE, {"input": {"sku": new_sku(), "name": "Shipped",
+                                                         "price": "5", "stock": 3}}, admin_token)
+        product_id = created["productCreate"]["product"]["id"]  # type: ignore[index]
+        await _gql(http, a, LINES_ADD, {"lines": [{"productId": product_id, "quantity": 1}]},
+                   token)
+        placed = await _gql(http, a, CHECKOUT, {"input": {"idempotencyKey": "two-process",
+                                                          "shippingAddress": ADDRESS}}, token)
+        order_id = placed["checkoutComplete"]["order"]["id"]  # type: ignore[index]
+        subscription = ("subscription($id: ID!) { orderStatusChanged(orderId: $id) "
+                        "{ status previousStatus version } }")
+        async with websockets.connect(f"ws://{b}/graphql",
+                                      subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init",
+                                      "payload": {"Authorization": f"Bearer {token}"}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": subscription, "variables": {"id": order_id}}}))
+            await asyncio.sleep(0.5)
+            for status in ("PAID", "SHIPPED", "DELIVERED"):
+                await _gql(http, a, STATUS_UPDATE, {"id": order_id, "input": {"status": status}},
+                           admin_token)
+            events = []
+            while len(events) < 3:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if message["type"] == "next":
+                    events.append(message["payload"]["data"]["orderStatusChanged"])
+    assert events == [
+        {"status": "PAID", "previousStatus": "PENDING", "version": 2},
+        {"status": "SHIPPED", "previousStatus": "PAID", "version": 3},
+        {"status": "DELIVERED", "previousStatus": "SHIPPED", "version": 4},
+    ]

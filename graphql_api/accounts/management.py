@@ -9,6 +9,7 @@ from graphql_api.accounts import service
 from graphql_api.accounts.permissions import limit_password_checks, require_admin, require_user
 from graphql_api.accounts.types import UserType
 from graphql_api.core.errors import ErrorCode, UserError, UserInputError
+from graphql_api.core.events import USER_CHANGED
 from graphql_api.core.ids import decode_pk
 from graphql_api.core.mutations import in_transaction
 
@@ -78,13 +79,21 @@ class AccountManagementQuery:
         return None if user is None else UserType.from_model(user)
 
 
+async def _renamed(info: Info, user_id: int, errors: list[UserError]) -> None:
+    """A user's public name may have changed (it shows on their reviews): say so after commit."""
+    if not errors:
+        await info.context.resources.events.emit(USER_CHANGED, {"id": user_id})
+
+
 @strawberry.type
 class AccountManagementMutation:
     @strawberry.mutation(description="Change the signed-in user's own profile.")
     async def account_update(self, info: Info, input: AccountUpdateInput) -> UserPayload:
         uid = await _caller_id(info, password_check=False)
-        return _user_payload(*await in_transaction(
-            info.context.resources.db, lambda s: service.update_account(s, uid, input.name)))
+        user, errors = await in_transaction(
+            info.context.resources.db, lambda s: service.update_account(s, uid, input.name))
+        await _renamed(info, uid, errors)
+        return _user_payload(user, errors)
 
     @strawberry.mutation(description="Change the signed-in user's password; every other session "
                          "(refresh token) of the account is logged out.")
@@ -104,6 +113,7 @@ class AccountManagementMutation:
         uid = await _caller_id(info, password_check=True)
         _, errors = await in_transaction(
             info.context.resources.db, lambda s: service.delete_account(s, uid, input.password))
+        await _renamed(info, uid, errors)
         if not errors and info.context.cookies is not None and info.context.cookies.presented:
             info.context.cookies.clear()
         return AccountDeletePayload(deleted=not errors, user_errors=errors)
@@ -117,6 +127,8 @@ class AccountManagementMutation:
         if pk is None:
             return _user_payload(None, UserInputError.single(
                 "id", ErrorCode.NOT_FOUND, "User not found.").errors)
-        return _user_payload(*await in_transaction(
+        user, errors = await in_transaction(
             info.context.resources.db,
-            lambda s: service.update_user(s, actor, pk, input.name, input.is_active)))
+            lambda s: service.update_user(s, actor, pk, input.name, input.is_active))
+        await _renamed(info, pk, errors)
+        return _user_payload(user, errors)

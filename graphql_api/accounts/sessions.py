@@ -6,6 +6,8 @@ two surfaces share one set of credential and rotation rules.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.accounts import service
@@ -14,14 +16,22 @@ from graphql_api.core.database import Database
 from graphql_api.core.errors import ErrorCode, UserError
 from graphql_api.core.mutations import in_transaction
 
+# Work a domain above accounts does in the sign-in's transaction (e.g. keeping a guest's cart).
+AfterSignIn = Callable[[AsyncSession, int], Awaitable[object]]
 
-async def sign_in(db: Database, signer: TokenSigner, email: str, password: str
+
+async def sign_in(db: Database, signer: TokenSigner, email: str, password: str,
+                  after: AfterSignIn | None = None
                   ) -> tuple[service.TokenPair | None, list[UserError]]:
     """Check the password and issue a new token family. Rate-limit the caller first."""
 
     async def login(session: AsyncSession) -> service.TokenPair:
         user = await service.authenticate(session, email, password)
-        return await service.issue_tokens(session, signer, user)
+        pair = await service.issue_tokens(session, signer, user)
+        if after is not None:
+            assert user.id is not None
+            await after(session, user.id)
+        return pair
 
     return await in_transaction(db, login)
 

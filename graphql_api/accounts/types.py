@@ -111,6 +111,9 @@ class AccountRegisterInput:
 class TokenCreateInput:
     email: str
     password: str
+    cart_token: str | None = strawberry.field(
+        default=None, description="A guest cart's token: its lines move into the account's cart "
+        "(quantities added, capped by stock).")
     use_cookies: bool = strawberry.field(
         default=False, description="Browsers: set the tokens as HttpOnly cookies (HTTP only) "
         "instead of returning them.")
@@ -206,8 +209,9 @@ class AccountsMutation:
                 raise Forbidden("Cookies are only set for this site or an allowed Origin.")
         await limit_password_checks(info, input.email)
         signer = info.context.signer
+        after = info.context.guest_cart_merge(input.cart_token) if input.cart_token else None
         pair, errors = await sessions.sign_in(info.context.resources.db, signer, input.email,
-                                              input.password)
+                                              input.password, after)
         if pair is not None and cookies is not None:
             cookies.set_tokens(pair, signer)
         return _token_payload(pair, errors, in_body=cookies is None)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader
 
+from graphql_api.catalog import reviews
 from graphql_api.catalog.reads import CatalogReads
 from graphql_api.catalog.records import CategoryRecord, ProductRecord
+from graphql_api.catalog.reviews import ReviewRecord
+from graphql_api.core.pagination import Page, PageArgs
+
+
+@dataclass(frozen=True)
+class ReviewPageKey:
+    product_id: int
+    page: PageArgs  # validated (cursor included): equal arguments, equal keys
 
 
 class CatalogLoaders:
@@ -16,6 +27,9 @@ class CatalogLoaders:
         self.category = DataLoader(self._categories)
         self.product = DataLoader(self._products)
         self.category_product_count = DataLoader(self._category_counts)
+        # Reviews are read from the database, not the catalog cache: one statement per batch.
+        self.review = DataLoader(self._reviews)
+        self.review_page = DataLoader(self._review_pages)
 
     async def _categories(self, ids: Sequence[int]) -> list[CategoryRecord | None]:
         by_id = await self.reads.categories_by_ids(list(ids))
@@ -28,3 +42,21 @@ class CatalogLoaders:
     async def _category_counts(self, ids: Sequence[int]) -> list[int]:
         counts = await self.reads.category_counts()
         return [counts.get(i, 0) for i in ids]
+
+    async def _reviews(self, ids: Sequence[int]) -> list[ReviewRecord | None]:
+        async with self.reads.resources.db.read() as conn:
+            found = await reviews.reviews_by_ids(conn, list(ids))
+        return [found.get(i) for i in ids]
+
+    async def _review_pages(self, keys: Sequence[ReviewPageKey]) -> list[Page[ReviewRecord]]:
+        """One statement per distinct page arguments (a listing asks the same of every product)."""
+        products_by_page: dict[PageArgs, list[int]] = defaultdict(list)
+        for key in keys:
+            products_by_page[key.page].append(key.product_id)
+        found: dict[ReviewPageKey, Page[ReviewRecord]] = {}
+        async with self.reads.resources.db.read() as conn:
+            for page, product_ids in products_by_page.items():
+                pages = await reviews.review_pages(conn, product_ids, page)
+                for product_id, result in pages.items():
+                    found[ReviewPageKey(product_id, page)] = result
+        return [found[key] for key in keys]

@@ -1,11 +1,11 @@
-"""Catalog tables: categories and products."""
+"""Catalog tables: categories, products, reviews and wishlists."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import Column, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from graphql_api.core.models import JsonType, MoneyType, TimestampType, utcnow
@@ -59,3 +59,33 @@ class Product(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=TimestampType)
     # Soft delete: a deleted product leaves every read but stays for orders and audits.
     deleted_at: datetime | None = Field(default=None, sa_type=TimestampType, nullable=True)
+
+
+class Review(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("product_id", "user_id", name="uq_review_product_user"),
+        Index("ix_review_product_created", "product_id", "created_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id")
+    user_id: int = Field(foreign_key="user.id", index=True)
+    rating: int
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # The author had a paid order with this product when writing the review.
+    verified_purchase: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TimestampType)
+
+
+class WishlistItem(SQLModel, table=True):
+    __tablename__ = "wishlist_item"
+    __table_args__ = (
+        UniqueConstraint("user_id", "product_id", name="uq_wishlist_user_product"),
+        Index("ix_wishlist_user_created", "user_id", "created_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    product_id: int = Field(foreign_key="product.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TimestampType)

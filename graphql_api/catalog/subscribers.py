@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphql_api.catalog.reads import invalidate_catalog
-from graphql_api.core.events import PRODUCT_CHANGED
+from graphql_api.core.events import PRODUCT_CHANGED, USER_CHANGED
 from graphql_api.core.resources import Resources
 
 
@@ -18,4 +18,6 @@ def register_catalog_subscribers(resources: Resources) -> None:
         await resources.jobs.enqueue("warm_catalog_cache", job_id="warm_catalog_cache")
 
     resources.events.on(PRODUCT_CHANGED, forget_cached_catalog)
+    # Reviews show their author's name, and cached catalog responses hold reviews.
+    resources.events.on(USER_CHANGED, forget_cached_catalog)
     resources.events.on(PRODUCT_CHANGED, queue_cache_warming)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from graphql_api.accounts.permissions import require_admin
-from graphql_api.catalog import service
+from graphql_api.catalog import pricing, service
 from graphql_api.catalog.records import CategoryRecord, ProductRecord
 from graphql_api.core.errors import BadUserInput, UserError
 from graphql_api.core.events import PRODUCT_CHANGED
@@ -21,7 +21,9 @@ from graphql_api.core.mutations import in_transaction
 from graphql_api.core.pagination import Connection, PageArgs, to_connection
 from graphql_api.core.scalars import Money, Node
 
-CENT = Decimal("0.01")
+if TYPE_CHECKING:
+    from graphql_api.catalog.review_types import Review
+
 MAX_FILTER_TEXT = 200
 
 
@@ -140,9 +142,8 @@ class Product(Node):
 
     @strawberry.field(description="The price after `discountPercent`, rounded to the cent.")
     def sale_price(self) -> Money:
-        factor = Decimal(100 - self.discount_percent) / 100
-        amount = (self.price.amount * factor).quantize(CENT, rounding=ROUND_HALF_UP)
-        return Money(amount=amount, currency=self.price.currency)
+        return Money(amount=pricing.sale_price(self.price.amount, self.discount_percent),
+                     currency=self.price.currency)
 
     @strawberry.field(graphql_type=Category | None)
     def category(self, info: Info) -> Category | Awaitable[Category | None] | None:
@@ -152,6 +153,20 @@ class Product(Node):
         if self.record.category_id is None:
             return None
         return _load_category(info, self.record.category_id)
+
+    @strawberry.field(description="Newest first.")
+    async def reviews(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[Review, strawberry.lazy("graphql_api.catalog.review_types")]]:
+        # review_types imports this module: a lazy type and a local import break the cycle.
+        from graphql_api.catalog.review_types import product_reviews
+
+        return await product_reviews(info, self.record, PageArgs(first, after, last, before))
 
 
 async def _load_category(info: Info, category_id: int) -> Category | None:

@@ -22,6 +22,11 @@ class ErrorCode(Enum):
     INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105
     FORBIDDEN = "FORBIDDEN"
     OUT_OF_RANGE = "OUT_OF_RANGE"
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    CART_EMPTY = "CART_EMPTY"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    CONFLICT = "CONFLICT"  # a concurrent change won: read again and retry
 
 
 @strawberry.type(description="An expected failure of a mutation, tied to the input field at fault.")

@@ -17,6 +17,8 @@ from graphql_api.core.pubsub import PubSub
 log = logging.getLogger(__name__)
 
 PRODUCT_CHANGED = "product.changed"
+ORDER_STATUS_CHANGED = "order.status_changed"
+USER_CHANGED = "user.changed"  # a profile change others may see (a reviewer's name)
 STEP_TIMEOUT_SECONDS = 3.0
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     seed_demo: bool | None = None
     db_pool_size: int = 10
     log_level: str = "INFO"
+    # Websockets: how long a client may take to send connection_init (then close 4408), and how
+    # many operations one connection may run at once (one more is refused with RATE_LIMITED).
+    ws_init_timeout_seconds: float = Field(default=10, gt=0)
+    ws_max_operations: int = Field(default=32, ge=1)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

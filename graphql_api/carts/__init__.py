@@ -1,0 +1,1 @@
+"""Carts: a signed-in customer's one cart, or a guest's addressed by its cart token."""
