@@ -31,7 +31,7 @@ class OrderSnapshots:
     async def get(self, order_id: int, version: int) -> Snapshot | None:
         key = (order_id, version)
         read = self._reads.get(key)
-        if read is None or (read.done() and read.exception() is not None):
+        if read is None or (read.done() and (read.cancelled() or read.exception() is not None)):
             read = self._reads[key] = asyncio.ensure_future(self._read(order_id))
             while len(self._reads) > MAX_SNAPSHOTS:
                 self._reads.popitem(last=False)
