@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy import select
+
 from graphql_api.accounts.cookies import SessionCookies
 from graphql_api.accounts.models import User
 from graphql_api.accounts.security import AccessClaims, TokenError, TokenSigner
@@ -14,6 +16,7 @@ from graphql_api.accounts.sessions import AfterSignIn
 from graphql_api.carts.service import merge_guest_cart
 from graphql_api.catalog.loaders import CatalogLoaders
 from graphql_api.catalog.reads import CatalogReads
+from graphql_api.core.database import Database
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.resources import Resources
 from graphql_api.orders.loaders import OrderLoaders
@@ -58,8 +61,7 @@ class Context:
         if not self._user_loaded:
             claims = self.claims
             if claims is not None:
-                async with self.resources.db.session() as session:
-                    user = await session.get(User, claims.user_id)
+                user = await read_user(self.resources.db, claims.user_id)
                 if user is None or not user.is_active:
                     raise Unauthenticated("This account no longer exists or is disabled.")
                 self._user = user
@@ -109,6 +111,17 @@ class Context:
         """Drop what this context has loaded (a long-lived subscription re-reads after a change)."""
         self.__dict__.pop("catalog", None)
         self.__dict__.pop("orders", None)
+
+
+_users = User.__table__  # type: ignore[attr-defined]
+
+
+async def read_user(db: Database, user_id: int) -> User | None:
+    """One round trip (a bare read, no session's BEGIN and ROLLBACK): every authenticated
+    operation starts with it."""
+    async with db.read() as conn:
+        row = (await conn.execute(select(_users).where(_users.c.id == user_id))).first()
+    return None if row is None else User.model_validate(dict(row._mapping))
 
 
 def bearer_token(authorization: str | None) -> str | None:

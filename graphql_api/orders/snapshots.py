@@ -6,11 +6,15 @@ import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
+from graphql_api.accounts.models import Role, User
 from graphql_api.core.resources import Resources
 from graphql_api.orders import service
 from graphql_api.orders.service import OrderLineRecord, OrderRecord, StatusChangeRecord
 
 MAX_SNAPSHOTS = 256
+_users = User.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,37 @@ class OrderSnapshots:
             lines = (await service.lines_of(conn, [order_id]))[order_id]
             history = (await service.history_of(conn, [order_id]))[order_id]
         return Snapshot(order, lines, history)
+
+
+class RoleChecks:
+    """Whether a user is an admin as of an event, read once per (user, event) in the process:
+    an admin's many subscriptions share it (a role lost applies from the next event on)."""
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+        self._reads: OrderedDict[tuple[int, int, int], asyncio.Future[bool]] = OrderedDict()
+
+    async def is_admin(self, user_id: int, order_id: int, version: int) -> bool:
+        key = (user_id, order_id, version)
+        read = self._reads.get(key)
+        if read is None or (read.done() and (read.cancelled() or read.exception() is not None)):
+            read = self._reads[key] = asyncio.ensure_future(self._read(user_id))
+            while len(self._reads) > MAX_SNAPSHOTS:
+                self._reads.popitem(last=False)
+        return await asyncio.shield(read)
+
+    async def _read(self, user_id: int) -> bool:
+        async with self._resources.db.read() as conn:
+            row = (await conn.execute(select(_users.c.role, _users.c.is_active)
+                                      .where(_users.c.id == user_id))).first()
+        return row is not None and row.is_active and Role(row.role).is_admin
+
+
+def role_checks(resources: Resources) -> RoleChecks:
+    checks = resources.extras.get("order_role_checks")
+    if checks is None:
+        checks = resources.extras["order_role_checks"] = RoleChecks(resources)
+    return checks
 
 
 def order_snapshots(resources: Resources) -> OrderSnapshots:
