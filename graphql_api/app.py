@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +23,8 @@ from graphql_api.core.settings import Settings, get_settings
 from graphql_api.http import GraphQLHTTP
 from graphql_api.playground import ASSET_ROUTE
 from graphql_api.schema import build_schema
+from graphql_api.search.factory import create_search_engine
+from graphql_api.search.subscribers import register_search_subscribers, replay_outbox
 from graphql_api.websocket import GraphQLWebSocket
 from workers.functions import JOB_FUNCTIONS
 
@@ -42,7 +45,9 @@ async def ready(request: Request) -> JSONResponse:
 
 async def open_resources(settings: Settings) -> Resources:
     resources = await Resources.open(settings, JOB_FUNCTIONS)
+    resources.search = create_search_engine(settings, resources.db)
     register_catalog_subscribers(resources)
+    register_search_subscribers(resources)
     return resources
 
 
@@ -53,7 +58,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.resources = await open_resources(settings)
+        app.state.resources = resources = await open_resources(settings)
+        resources.search.start()
+        replay = asyncio.create_task(replay_outbox(resources), name="search:replay")
         # Everything loaded so far lives as long as the process: moving it out of the collector's
         # reach keeps full collections (70-120 ms pauses under load) off the request path.
         gc.collect()
@@ -65,7 +72,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
-            await app.state.resources.close()
+            replay.cancel()
+            await resources.close()
 
     # Browsers on the listed origins (a storefront, an admin panel) may call the API, with the
     # Authorization header or with the session cookies (credentials mode). Never credentials for

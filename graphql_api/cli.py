@@ -1,5 +1,5 @@
-"""`graphql-api` / `python -m graphql_api`: serve, migrate, seed, create-admin, export-schema, worker,
-playground-assets."""
+"""`graphql-api` / `python -m graphql_api`: serve, migrate, seed, reindex, create-admin, export-schema,
+worker, playground-assets."""
 
 from __future__ import annotations
 
@@ -89,8 +89,38 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
             await db.close()
         print(f"categories created: {result.categories_created}, "
               f"products created: {result.products_created}")
+        if settings.elasticsearch_url and result.products_created:
+            print(f"indexed {await _reindex(settings)} products for search")
 
     asyncio.run(run())
+    return 0
+
+
+async def _reindex(settings: Settings) -> int:
+    """Build a new Elasticsearch index from the database and swap the alias to it."""
+    from rich.progress import Progress
+
+    from graphql_api.core.database import Database
+    from graphql_api.search.elastic import ElasticsearchSearch
+
+    db = Database(settings)
+    search = ElasticsearchSearch(settings, db)
+    try:
+        with Progress(transient=False) as progress:
+            task = progress.add_task("indexing products", total=None)
+            return await search.reindex(
+                lambda done, total: progress.update(task, completed=done, total=total))
+    finally:
+        await search.close()
+        await db.close()
+
+
+def cmd_reindex(_: argparse.Namespace, settings: Settings) -> int:
+    if not settings.elasticsearch_url:
+        print("nothing to do: without ELASTICSEARCH_URL the database is the search index")
+        return 0
+    count = asyncio.run(_reindex(settings))
+    print(f"indexed {count} products into {settings.elasticsearch_index}")
     return 0
 
 
@@ -182,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load the demo catalog (idempotent)")
     seed.add_argument("--products", type=int, default=1000)
     seed.set_defaults(func=cmd_seed)
+
+    sub.add_parser("reindex", help="rebuild the Elasticsearch index from the database, then "
+                   "switch searches to it").set_defaults(func=cmd_reindex)
 
     admin = sub.add_parser("create-admin", help="create or promote an administrator")
     admin.add_argument("--email", required=True)

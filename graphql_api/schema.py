@@ -50,6 +50,7 @@ from graphql_api.orders.types import (
     OrderSubscription,
     resolve_order_node,
 )
+from graphql_api.search.types import SearchQuery
 
 NodeResolver = Callable[[Info, int], Awaitable[Node | None]]
 NODE_RESOLVERS: dict[str, NodeResolver] = {
@@ -64,7 +65,7 @@ NODE_RESOLVERS: dict[str, NodeResolver] = {
 
 @strawberry.type
 class Query(CatalogQuery, AccountsQuery, AccountManagementQuery, WishlistQuery, CartQuery,
-            OrderQueryMixin):
+            OrderQueryMixin, SearchQuery):
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, _ = from_global_id(id)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from graphql_api.core.database import create_engine
 from graphql_api.core.metadata import metadata
 from graphql_api.core.settings import get_settings
+from graphql_api.search.database import include_name
 
 config = context.config
 
@@ -30,6 +31,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=True,  # SQLite can only ALTER tables by copying them
         compare_type=True,
         render_item=_render_item,
+        include_name=include_name,  # the search index's triggers keep objects the models lack
     )
     with context.begin_transaction():
         context.run_migrations()

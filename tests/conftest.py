@@ -89,10 +89,27 @@ async def _reset_redis(settings: Settings) -> None:
         await client.aclose()
 
 
+async def _reset_search(settings: Settings) -> None:
+    """Forget the indexes of earlier runs: they describe another database's products."""
+    if settings.elasticsearch_url:
+        from elasticsearch import AsyncElasticsearch
+
+        client = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30)
+        try:
+            # By name: wildcard deletes are refused (action.destructive_requires_name).
+            found = await client.indices.get(index=f"{settings.elasticsearch_index}-*",
+                                             allow_no_indices=True, ignore_unavailable=True)
+            if found:
+                await client.indices.delete(index=",".join(found))
+        finally:
+            await client.close()
+
+
 @pytest.fixture(scope="session")
 async def prepared(settings: Settings) -> Settings:
     await _reset_database(settings)
     await _reset_redis(settings)
+    await _reset_search(settings)
     await upgrade(settings)
     db = Database(settings)
     await seed_demo_catalog(db, products=TEST_PRODUCTS)

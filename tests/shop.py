@@ -45,7 +45,8 @@ async def new_product(gql: Any, admin_token: str, stock: int, price: str = "10.0
                       discount: int = 0, name: str = "Shop test item") -> str:
     # In a category and with a brand like catalog products (listing tests expect the newest to be).
     data = await gql.data(CREATE, {"input": {"sku": new_sku(), "name": name, "price": price,
-                                             "stock": stock, "discountPercent": discount, "brand": "Shopbrand",
+                                             "stock": stock, "discountPercent": discount,
+                                             "brand": "Shopbrand",
                                              "categoryId": await first_category_id(gql)}},
                           admin_token)
     assert data["productCreate"]["userErrors"] == [], data

@@ -11,6 +11,7 @@ from graphql_api.catalog.reads import CatalogReads
 from graphql_api.catalog.service import ProductQuery, ProductSort
 from graphql_api.core.jobs import JobFunction
 from graphql_api.core.pagination import DEFAULT_PAGE_SIZE, PageArgs
+from graphql_api.search.indexing import drain_outbox
 
 
 async def warm_catalog_cache(ctx: dict[str, Any]) -> dict[str, int]:
@@ -23,4 +24,10 @@ async def warm_catalog_cache(ctx: dict[str, Any]) -> dict[str, int]:
     return {"categories": len(categories), "products": len(page.rows)}
 
 
-JOB_FUNCTIONS: list[JobFunction] = [warm_catalog_cache]
+async def index_search(ctx: dict[str, Any]) -> dict[str, int]:
+    """Drain the search outbox into the index (a no-op drain with the database adapter)."""
+    resources = ctx["resources"]
+    return {"indexed": await drain_outbox(resources, resources.search)}
+
+
+JOB_FUNCTIONS: list[JobFunction] = [warm_catalog_cache, index_search]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from arq import func
 from arq.connections import RedisSettings
 
 from graphql_api.core.resources import Resources
@@ -31,7 +32,10 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = list(JOB_FUNCTIONS)
+    # index_search keeps no result, so its job id (one queued drain at a time) frees at once.
+    functions: ClassVar[list[Any]] = [
+        func(f, keep_result=0) if f.__name__ == "index_search" else f  # type: ignore[arg-type]
+        for f in JOB_FUNCTIONS]
     on_startup = startup
     on_shutdown = shutdown
     max_jobs = 10

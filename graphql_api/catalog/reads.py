@@ -53,6 +53,11 @@ class CatalogReads:
         generation = await self.generation()
         return None if generation is None else f"catalog:{generation}"
 
+    async def cached(self, suffix: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        """`load()` (JSON-able) through the cache under this generation; for reads of other
+        domains that derive from the catalog (search)."""
+        return await self._cached(suffix, load)
+
     async def _cached(self, suffix: str, load: Callable[[], Awaitable[Any]]) -> Any:
         """`load()` through the cache under this generation (straight through without a cache)."""
         prefix = await self._prefix()

@@ -28,6 +28,7 @@ from graphql_api.core.pagination import (
     keyset_statement,
 )
 from graphql_api.orders.purchases import has_paid_purchase
+from graphql_api.search import outbox as search_outbox
 
 MIN_RATING, MAX_RATING = 1, 5
 MAX_TITLE = 200
@@ -169,6 +170,7 @@ async def _refresh_rating(session: AsyncSession, product_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     await session.execute(stmt)
+    await search_outbox.enqueue(session, [product_id])  # rating is searched, sorted and filtered
 
 
 async def create_review(session: AsyncSession, user_id: int, data: ReviewInput) -> Review:

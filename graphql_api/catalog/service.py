@@ -37,6 +37,7 @@ from graphql_api.core.pagination import (
     keyset_statement,
 )
 from graphql_api.core.sql import escape_like
+from graphql_api.search import outbox as search_outbox
 
 # Reads run on a bare connection: cheaper than an ORM session.
 Reader = AsyncConnection
@@ -326,6 +327,8 @@ async def create_product(session: AsyncSession, values: dict[str, Any]) -> Produ
     product.slug = await _unique_slug(session, product.name, product.sku, None)
     session.add(product)
     await session.flush()
+    assert product.id is not None
+    await search_outbox.enqueue(session, [product.id])
     return product
 
 
@@ -350,6 +353,8 @@ async def update_product(session: AsyncSession, product_id: int, values: dict[st
     product.updated_at = utcnow()
     session.add(product)
     await session.flush()
+    assert product.id is not None
+    await search_outbox.enqueue(session, [product.id])
     return product
 
 
@@ -359,4 +364,6 @@ async def delete_product(session: AsyncSession, product_id: int) -> Product:
     product.updated_at = product.deleted_at
     session.add(product)
     await session.flush()
+    assert product.id is not None
+    await search_outbox.enqueue(session, [product.id])
     return product

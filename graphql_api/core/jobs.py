@@ -17,6 +17,7 @@ from arq.connections import ArqRedis, RedisSettings
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., Awaitable[Any]]
+BREAKER_SECONDS = 5.0
 TIMEOUT_SECONDS = 2.0  # queueing a job never holds up the request that asked for it
 
 
@@ -83,6 +84,7 @@ class ArqJobs:
         self._settings.conn_retries = 0
         self._pool: ArqRedis | None = None
         self._connecting = asyncio.Lock()
+        self._open_until = 0.0  # circuit breaker: after a failure, refuse at once for a while
 
     async def pool(self) -> ArqRedis:
         async with self._connecting:
@@ -91,9 +93,20 @@ class ArqJobs:
             return self._pool
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
-        pool = await self.pool()
-        job = await asyncio.wait_for(pool.enqueue_job(name, *args, _job_id=job_id),
-                                     TIMEOUT_SECONDS)
+        """Queue a job; raises if Redis fails. A write queues several jobs after its commit:
+        once Redis has failed, the rest fail at once for BREAKER_SECONDS instead of each
+        waiting out its timeout (what they would have done is caught up later: the search
+        outbox is replayed, cache warming is best effort)."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._open_until:
+            raise ConnectionError("Redis failed moments ago: not queueing jobs for now")
+        try:
+            pool = await self.pool()
+            job = await asyncio.wait_for(pool.enqueue_job(name, *args, _job_id=job_id),
+                                         TIMEOUT_SECONDS)
+        except Exception:
+            self._open_until = loop.time() + BREAKER_SECONDS
+            raise
         return job is not None
 
     async def close(self) -> None:

@@ -30,7 +30,8 @@ class Resources:
     pubsub: PubSub
     jobs: JobQueue
     events: EventBus
-    search: SearchProbe
+    # The reachability probe until the app puts its SearchEngine here (search/factory.py).
+    search: Any
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     elasticsearch_url: str | None = None
+    # The alias searches use; versioned indexes behind it are named `<alias>-<timestamp>`.
+    elasticsearch_index: str = "products"
 
     jwt_secret: str | None = Field(default=None, repr=False)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"

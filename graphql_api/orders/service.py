@@ -26,6 +26,7 @@ from graphql_api.core.pagination import KeyColumn, Page, PageArgs, SortKey, buil
 from graphql_api.orders.addresses import Address
 from graphql_api.orders.lifecycle import INITIAL, OWNER_CANCELLABLE, RESTOCKING, OrderStatus, allowed
 from graphql_api.orders.models import Order, OrderLine, OrderStatusChange
+from graphql_api.search import outbox as search_outbox
 
 Executor = AsyncSession | AsyncConnection
 
@@ -221,6 +222,7 @@ async def _take_stock(session: AsyncSession, lines: list[carts.CartLineRecord]) 
             priced[line.product_id] = row
     if short:
         raise UserInputError(await _shortages(session, short))
+    await search_outbox.enqueue(session, priced.keys())  # stock is searched (inStock) and ranks ties
     return priced
 
 
@@ -325,6 +327,7 @@ async def _restock(session: AsyncSession, order_id: int) -> list[int]:
     for product_id, quantity in rows:
         await session.execute(update(_products).where(_products.c.id == product_id)
                               .values(stock=_products.c.stock + quantity, updated_at=utcnow()))
+    await search_outbox.enqueue(session, [product_id for product_id, _ in rows])
     return [product_id for product_id, _ in rows]
 
 
