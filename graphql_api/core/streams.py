@@ -22,19 +22,18 @@ async def until(
     A websocket cannot present a new token mid-connection, so a subscription opened with an
     access token must not outlive it: the client reconnects with a fresh one.
     """
-    ends = asyncio.get_running_loop().time() + (deadline - utcnow()).total_seconds()
     try:
         while True:
+            remaining = (deadline - utcnow()).total_seconds()
+            if remaining <= 0:
+                break
             try:
-                # A timer per step, not wait_for's task per step (a cost at 2,000 subscribers);
-                # never across the yield, or the timeout would cancel the consumer instead.
-                async with asyncio.timeout_at(ends):
-                    item = await anext(source)
+                # The timeout cancels the pending step, which closes the source generator.
+                yield await asyncio.wait_for(anext(source), remaining)
             except StopAsyncIteration:
                 return
             except TimeoutError:
                 break
-            yield item
         yield ExecutionResult(data=None, errors=[error()])
     finally:
         with contextlib.suppress(RuntimeError):  # already closed by the cancellation
