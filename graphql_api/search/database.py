@@ -1,14 +1,14 @@
 """The database adapter of the search port: SQL search in whichever database the app runs on.
 
 The text index is the database's own, kept by triggers (migration 0005): FTS5 on SQLite
-(`sqlite_fts.py`), a tsvector with GIN and pg_trgm on PostgreSQL (`postgres_fts.py`). This module
-holds what both share: filters, sorts, facets, did-you-mean, highlights and suggestions, so the
-two answer alike; `matching.py` has the text rules, the same as the Elasticsearch adapter's.
+(`sqlite_fts.py`), a tsvector with GIN and pg_trgm on PostgreSQL (`postgres_fts.py`). What both
+share is here and in `db_query.py` (filters, sorts, facets), so the two answer alike;
+`matching.py` has the text rules, the same as the Elasticsearch adapter's.
 
 A search is a small fixed number of statements, whatever the result size: the vocabulary
-look-up of the query words, the brands a brand filter names (only with one), the page of hits,
-and one grouped count from which the facets and the total both come (a plain count without
-facets), plus one probe when a correction is offered.
+look-up of the query words and the brands a brand filter names (one connection), then at once,
+each on a connection of its own, the page of hits, one grouped count from which the facets and
+the total both come (a plain count without facets), and a probe when a correction is offered.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from graphql_api.catalog.models import Category, Product
+from graphql_api.catalog.models import Product
 from graphql_api.core.database import Database
 from graphql_api.search.db_query import (
     Matched,
@@ -63,8 +63,6 @@ from graphql_api.search.text import fold
 from graphql_api.search.text import words as words_of
 
 P = Product.__table__  # type: ignore[attr-defined]
-C = Category.__table__  # type: ignore[attr-defined]
-BRAND_FACET_SIZE = 50
 LABELS_TTL_SECONDS = 1.0
 T = TypeVar("T")
 

@@ -35,12 +35,10 @@ from graphql_api.search.elastic_mapping import (
     MAPPING,
     LabelSpellings,
     bulk_payload,
-    document,
+    index_operations,
     index_settings,
-    label_document,
     label_id,
     label_operations,
-    labels,
     product_labels,
     served_settings,
 )
@@ -59,7 +57,7 @@ REQUEST_TIMEOUT = 2.0  # seconds: a search never waits longer on a sick cluster
 _WRITE_TIMEOUT = 10.0  # one bulk request of `index`
 _BUILD_TIMEOUT = 120.0  # the requests of a build (a bulk of a batch, the final refresh)
 _BULKS_IN_FLIGHT = 2
-# Only what `_check_bulk` reads: the answer to a bulk of 1,000 is otherwise ~100 KB of JSON.
+# Only what `check_bulk` reads: the answer to a bulk of 1,000 is otherwise ~100 KB of JSON.
 _BULK_ERRORS = "errors,items.*.error,items.*.status"
 _READY_TTL = 1.0
 _READY_TIMEOUT = 1.0  # the engine asks before each search: it must not wait long
@@ -101,7 +99,7 @@ class ElasticsearchSearch:
             if corrected is not None:
                 searches += [{}, q.exists_body(corrected, request.filter)]
             answers = (await self.client.msearch(index=self.alias, searches=searches)).body
-        responses = [_answer(a) for a in answers["responses"]]
+        responses = [q.msearch_answer(a) for a in answers["responses"]]
         response = responses[0]
         found_by_correction = corrected is not None and responses[1]["hits"]["total"]["value"] > 0
         return SearchResult(
@@ -154,15 +152,15 @@ class ElasticsearchSearch:
             held = set().union(*(product_labels(d["_source"]) for d in before.body["docs"]
                                  if d.get("found")))
             # A big chunk (an outbox replay) is encoded off the event loop.
-            operations, needed = (_operations(chunk, live) if len(chunk) <= 50
-                                  else await asyncio.to_thread(_operations, chunk, live))
+            operations, needed = (index_operations(chunk, live) if len(chunk) <= 50
+                                  else await asyncio.to_thread(index_operations, chunk, live))
             async with self._calling("index"):
                 # `require_alias`: with the alias missing, fail rather than create an index
                 # with dynamic mappings under its name.
                 response = await self.client.options(request_timeout=_WRITE_TIMEOUT).bulk(
                     index=self.alias, operations=operations, require_alias=True,
                     refresh="wait_for", filter_path=_BULK_ERRORS)
-            _check_bulk(response.body)
+            q.check_bulk(response.body)
             if held - needed:
                 await self._retire_labels(held - needed)
 
@@ -184,7 +182,7 @@ class ElasticsearchSearch:
                     index=self.alias, operations=[{"delete": {"_id": i}} for i in unused],
                     require_alias=True, refresh="wait_for", filter_path=_BULK_ERRORS)
         if unused:
-            _check_bulk(response.body)
+            q.check_bulk(response.body)
 
     async def ensure_index(self) -> bool:
         """Build the index if the alias is missing (a fresh deployment); whether it built."""
@@ -216,7 +214,7 @@ class ElasticsearchSearch:
                 async with self._calling("reindex"):
                     response = await build.bulk(index=name, operations=cast(Any, payload),
                                                 filter_path=_BULK_ERRORS)
-                _check_bulk(response.body)
+                q.check_bulk(response.body)
                 return count
 
             async for batch in self._live_batches():
@@ -235,7 +233,7 @@ class ElasticsearchSearch:
                 if seen_labels:
                     response = await build.bulk(index=name, filter_path=_BULK_ERRORS,
                                                 operations=label_operations(seen_labels))
-                    _check_bulk(response.body)
+                    q.check_bulk(response.body)
                 await build.indices.put_settings(index=name, settings=served_settings())
                 await build.indices.refresh(index=name)
                 previous = await self._swap(name)
@@ -370,53 +368,3 @@ class ElasticsearchSearch:
             if exc.meta.status >= 500 or exc.meta.status in (404, 408, 429):
                 raise SearchUnavailable(f"elasticsearch {what}: {exc.meta.status} {exc}") from exc
             raise
-
-
-def _operations(ids: list[int], live: dict[int, ProductRecord]
-                ) -> tuple[list[dict[str, Any]], set[str]]:
-    """Bulk actions: the live products and their labels indexed, the others deleted; and the
-    ids of those labels."""
-    operations: list[dict[str, Any]] = []
-    needed: dict[str, tuple[str, str]] = {}
-    for pid in ids:
-        if pid in live:
-            operations += [{"index": {"_id": str(pid)}}, document(live[pid])]
-            needed.update(labels(live[pid]))
-        else:
-            operations.append({"delete": {"_id": str(pid)}})
-    # `create`: a label that exists keeps its text (a build chose it: the commonest spelling).
-    for label, (kind, text) in needed.items():
-        operations += [{"create": {"_id": label}}, label_document(kind, text)]
-    return operations, set(needed)
-
-
-def _answer(response: dict[str, Any]) -> dict[str, Any]:
-    """One answer of an msearch, whose failures come inside a 200."""
-    if "error" not in response:
-        return response
-    status = response.get("status", 500)
-    message = f"elasticsearch msearch: {status} {response['error']}"
-    if status >= 500 or status in (404, 408, 429):
-        raise SearchUnavailable(message)
-    raise RuntimeError(message)
-
-
-def _check_bulk(body: dict[str, Any]) -> None:
-    """A bulk answers 200 with per-item errors: a deleted product that was not indexed, or a
-    label that exists already, is fine; a rejection or a missing alias means the index is not
-    usable now."""
-    if not body.get("errors"):
-        return
-    failures = []
-    for item in body["items"]:
-        action, result = next(iter(item.items()))
-        status = result.get("status", 500)
-        if status >= 300 and (action, status) not in (("delete", 404), ("create", 409)):
-            failures.append((status, result.get("error")))
-    if not failures:
-        return
-    status, error = failures[0]
-    message = f"elasticsearch bulk: {len(failures)} items failed, first {status}: {error}"
-    if status >= 500 or status in (404, 429):
-        raise SearchUnavailable(message)
-    raise RuntimeError(message)

@@ -230,8 +230,27 @@ def bulk_payload(products: list[ProductRecord], seen: LabelSpellings) -> bytes:
 
 
 def label_operations(seen: LabelSpellings) -> list[dict[str, Any]]:
+    """Bulk actions for a build's labels, each as most of its products spell it."""
     operations: list[dict[str, Any]] = []
     for label, (kind, spellings) in seen.items():
         text = min(spellings, key=lambda t: (-spellings[t], t))
         operations += [{"index": {"_id": label}}, label_document(kind, text)]
     return operations
+
+
+def index_operations(ids: list[int], live: dict[int, ProductRecord]
+                     ) -> tuple[list[dict[str, Any]], set[str]]:
+    """Bulk actions for `index`: the live products and their labels indexed, the others
+    deleted; and the ids of those labels."""
+    operations: list[dict[str, Any]] = []
+    needed: dict[str, tuple[str, str]] = {}
+    for pid in ids:
+        if pid in live:
+            operations += [{"index": {"_id": str(pid)}}, document(live[pid])]
+            needed.update(labels(live[pid]))
+        else:
+            operations.append({"delete": {"_id": str(pid)}})
+    # `create`: a label that exists keeps its text (a build chose it: the commonest spelling).
+    for label, (kind, text) in needed.items():
+        operations += [{"create": {"_id": label}}, label_document(kind, text)]
+    return operations, set(needed)

@@ -27,6 +27,7 @@ from graphql_api.search.port import (
     SearchHit,
     SearchRequest,
     SearchSort,
+    SearchUnavailable,
     Suggestion,
     SuggestionKind,
 )
@@ -170,9 +171,11 @@ def _highlight(words: list[str], near: Near) -> dict[str, Any]:
     wildcard, which the highlighter can mark in the field itself (a prefix query is answered
     from the hidden `._index_prefix` field, which it cannot)."""
     marks: list[dict[str, Any]] = []
+    neighbours = sorted({n for w in words for n, _ in near.get(w, ())})
     for field in HIGHLIGHT_FIELDS:
-        terms = sorted({t for w in words for t in (w, *(n for n, _ in near.get(w, ())))})
-        marks.append({"terms": {field: terms}})
+        marks += [{"match": {field: w}} for w in dict.fromkeys(words)]
+        if neighbours:
+            marks.append({"terms": {field: neighbours}})
         marks.append({"wildcard": {field: {"value": f"{words[-1]}*"}}})  # folded: \w only
     whole = {"number_of_fragments": 0}  # a name or brand is one snippet, whole
     return {
@@ -392,3 +395,37 @@ def suggestions(response: dict[str, Any], prefix: str, limit: int) -> list[Sugge
 
 _SHOWN = {SuggestionKind.PRODUCT: "name", SuggestionKind.BRAND: "brand",
           SuggestionKind.CATEGORY: "category"}
+
+
+# --- failures inside a 200 ------------------------------------------------------------------
+
+def msearch_answer(response: dict[str, Any]) -> dict[str, Any]:
+    """One answer of an msearch, whose failures come inside a 200."""
+    if "error" not in response:
+        return response
+    status = response.get("status", 500)
+    message = f"elasticsearch msearch: {status} {response['error']}"
+    if status >= 500 or status in (404, 408, 429):
+        raise SearchUnavailable(message)
+    raise RuntimeError(message)
+
+
+def check_bulk(body: dict[str, Any]) -> None:
+    """A bulk answers 200 with per-item errors: a deleted product that was not indexed, or a
+    label that exists already, is fine; a rejection or a missing alias means the index is not
+    usable now."""
+    if not body.get("errors"):
+        return
+    failures = []
+    for item in body["items"]:
+        action, result = next(iter(item.items()))
+        status = result.get("status", 500)
+        if status >= 300 and (action, status) not in (("delete", 404), ("create", 409)):
+            failures.append((status, result.get("error")))
+    if not failures:
+        return
+    status, error = failures[0]
+    message = f"elasticsearch bulk: {len(failures)} items failed, first {status}: {error}"
+    if status >= 500 or status in (404, 429):
+        raise SearchUnavailable(message)
+    raise RuntimeError(message)
