@@ -177,7 +177,10 @@ async def _insert_products(
             return 0
         try:
             async with db.transaction() as session:
-                await session.execute(sa.insert(_products), rows)
+                # With RETURNING, SQLAlchemy sends an executemany as multi-row INSERTs
+                # ("insertmanyvalues", compiled once): PostgreSQL's search triggers (migration
+                # 0005) are statement-level, so they run once per 1,000 rows, not per product.
+                await session.execute(sa.insert(_products).returning(_products.c.id), rows)
         except IntegrityError:
             # A concurrent seeder got some of these SKUs in first: drop those and retry.
             if attempt == _ATTEMPTS - 1:
