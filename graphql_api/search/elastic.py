@@ -60,6 +60,7 @@ _BULKS_IN_FLIGHT = 2
 # Only what `check_bulk` reads: the answer to a bulk of 1,000 is otherwise ~100 KB of JSON.
 _BULK_ERRORS = "errors,items.*.error,items.*.status"
 _READY_TTL = 1.0
+_DOWN_TTL_MAX = 8.0  # seconds: how long an outage answer may be kept before probing again
 _READY_TIMEOUT = 1.0  # the engine asks before each search: it must not wait long
 _MAX_SUGGESTIONS = 50
 # Writes racing a build go to the old index; the build re-indexes what changed since it began.
@@ -81,7 +82,10 @@ class ElasticsearchSearch:
         self.client = AsyncElasticsearch(
             settings.elasticsearch_url, request_timeout=REQUEST_TIMEOUT, max_retries=0,
             retry_on_timeout=False)
-        self._ready: tuple[float, bool] | None = None
+        # What ready() last found, until when it holds, and for how many probes in a row it
+        # has found Elasticsearch down.
+        self._ready_value, self._ready_until, self._down_streak = False, 0.0, 0
+        self._probe: asyncio.Future[bool] | None = None
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -121,18 +125,40 @@ class ElasticsearchSearch:
         return q.suggestions(response.body, folded, limit)
 
     async def ready(self) -> bool:
-        """The alias exists and the cluster answers; the answer is kept for a second."""
-        now = time.monotonic()
-        if self._ready is not None and now - self._ready[0] < _READY_TTL:
-            return self._ready[1]
+        """The alias exists and the cluster answers. A healthy answer is kept for a second; an
+        outage for longer each time it persists (up to _DOWN_TTL_MAX), so while Elasticsearch
+        is down, searches fall back at once instead of each waiting on a probe. Concurrent
+        callers share one probe."""
+        if time.monotonic() < self._ready_until:
+            return self._ready_value
+        if self._probe is None:
+            self._probe = asyncio.ensure_future(self._probe_ready())
+            self._probe.add_done_callback(self._probed)
+        return await asyncio.shield(self._probe)
+
+    async def _probe_ready(self) -> bool:
         try:
             probe = self.client.options(request_timeout=_READY_TIMEOUT)
             ready = bool(await probe.indices.exists_alias(name=self.alias))
         except (TransportError, ApiError) as exc:
             log.debug("elasticsearch not ready: %r", exc)
             ready = False
-        self._ready = (time.monotonic(), ready)
+        self._remember(ready)
         return ready
+
+    def _probed(self, probe: asyncio.Future[bool]) -> None:
+        self._probe = None
+        if not probe.cancelled() and probe.exception() is not None:
+            self._remember(False)
+
+    def _remember(self, ready: bool) -> None:
+        self._ready_value = ready
+        self._down_streak = 0 if ready else self._down_streak + 1
+        ttl = _READY_TTL if ready else min(_READY_TTL * 2 ** (self._down_streak - 1), _DOWN_TTL_MAX)
+        self._ready_until = time.monotonic() + ttl
+
+    def _forget_readiness(self) -> None:
+        self._ready_until = 0.0
 
     # --- writing --------------------------------------------------------------------------------
 
@@ -243,7 +269,7 @@ class ElasticsearchSearch:
             await asyncio.gather(*in_flight, return_exceptions=True)
             await self._drop(name)
             raise
-        self._ready = None
+        self._forget_readiness()
         for old in previous:
             await self._drop(old)
         await self._catch_up(started - _CATCH_UP_MARGIN)
@@ -260,7 +286,7 @@ class ElasticsearchSearch:
         for name in found.body if found.meta.status == 200 else ():
             if ours.fullmatch(name):
                 await self._drop(name)
-        self._ready = None
+        self._forget_readiness()
 
     async def close(self) -> None:
         await self.client.close()
@@ -353,18 +379,25 @@ class ElasticsearchSearch:
     async def _calling(self, what: str, deadline: bool = False) -> AsyncIterator[None]:
         """Elasticsearch unreachable, timing out, overloaded or failing (or the alias gone)
         is SearchUnavailable, for the engine to fall back on; a bad request is a bug and raised.
-        With `deadline`, the whole call (a search may take two requests) has REQUEST_TIMEOUT."""
+        With `deadline`, the whole call (a search may take two requests) has REQUEST_TIMEOUT.
+        A failed call counts as a failed probe: the next searches fall back without waiting."""
         try:
-            if deadline:
-                async with asyncio.timeout(REQUEST_TIMEOUT):
+            try:
+                if deadline:
+                    async with asyncio.timeout(REQUEST_TIMEOUT):
+                        yield
+                else:
                     yield
-            else:
-                yield
-        except TimeoutError as exc:
-            raise SearchUnavailable(f"elasticsearch {what}: no answer in {REQUEST_TIMEOUT} s") from exc
-        except TransportError as exc:
-            raise SearchUnavailable(f"elasticsearch {what}: {exc}") from exc
-        except ApiError as exc:
-            if exc.meta.status >= 500 or exc.meta.status in (404, 408, 429):
-                raise SearchUnavailable(f"elasticsearch {what}: {exc.meta.status} {exc}") from exc
+            except TimeoutError as exc:
+                raise SearchUnavailable(
+                    f"elasticsearch {what}: no answer in {REQUEST_TIMEOUT} s") from exc
+            except TransportError as exc:
+                raise SearchUnavailable(f"elasticsearch {what}: {exc}") from exc
+            except ApiError as exc:
+                if exc.meta.status >= 500 or exc.meta.status in (404, 408, 429):
+                    raise SearchUnavailable(
+                        f"elasticsearch {what}: {exc.meta.status} {exc}") from exc
+                raise
+        except SearchUnavailable:
+            self._remember(False)
             raise
