@@ -52,6 +52,7 @@ from graphql_api.search.matching import (
 )
 from graphql_api.search.port import (
     Highlight,
+    SearchFilter,
     SearchHit,
     SearchRequest,
     SearchResult,
@@ -141,7 +142,7 @@ class DatabaseSearch:
             hits = group.create_task(self._read(self._hits, request, plans, matched, brands))
             counted = group.create_task(self._read(
                 count_facets if request.facets else count, request.filter, matched, brands))
-            correcting = group.create_task(self._did_you_mean(plans))
+            correcting = group.create_task(self._did_you_mean(plans, request.filter, brands))
         facets, total = counted.result()
         return SearchResult(hits=tuple(hits.result()), total=total, facets=facets,
                             did_you_mean=correcting.result(), backend=self.kind)
@@ -198,14 +199,17 @@ class DatabaseSearch:
             hits.append(SearchHit(product_id=row.id, score=finite(row.score), highlights=highlights))
         return hits
 
-    async def _did_you_mean(self, plans: list[WordPlan]) -> str | None:
+    async def _did_you_mean(self, plans: list[WordPlan], f: SearchFilter,
+                            brands: list[str] | None) -> str | None:
+        """The corrected query, if it finds something under the same filter."""
         words = correction(plans)
         if words is None:
             return None
         corrected = [WordPlan(w, last=i == len(words) - 1, exact=True) for i, w in enumerate(words)]
         matched = self._matched(corrected, fuzzy=False, scored=False)
-        stmt = select(matched.docs.c.id).select_from(matched.source).where(*matched.conditions)
         async with self.db.read() as conn:
+            stmt = select(matched.docs.c.id).select_from(matched.source).where(
+                *matched.conditions, *filters(matched.docs, f, brands, conn.dialect.name))
             found = await conn.scalar(stmt.limit(1))
         return " ".join(words) if found is not None else None
 

@@ -272,6 +272,13 @@ async def test_did_you_mean(backend: SearchBackend) -> None:
     assert corrected.did_you_mean == "headphones"
     assert (await backend.search(SearchRequest(query="headphones"))).did_you_mean is None
     assert (await backend.search(SearchRequest(query="xylophonezzq"))).did_you_mean is None
+    # The correction is tested under the same filter: offered where it finds something there.
+    in_category = SearchFilter(category_slugs=("headphones",))
+    assert (await backend.search(SearchRequest(query="hedphones", filter=in_category))
+            ).did_you_mean == "headphones"
+    elsewhere = SearchFilter(category_slugs=("cookware",))
+    assert (await backend.search(SearchRequest(query="hedphones", filter=elsewhere))
+            ).did_you_mean is None
 
 
 async def test_highlights_mark_the_matched_words(backend: SearchBackend) -> None:
