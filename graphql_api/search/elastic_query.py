@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from graphql_api.search.elastic_mapping import (
+    PREFIXED_FIELDS,
+    SHORT_PREFIX,
     TEXT_FIELDS,
     cents,
     cents_at_least,
@@ -69,8 +71,9 @@ def word_query(word: str, last: bool, near: Near | None = None) -> dict[str, Any
         queries.append({"match": {field: {"query": word, "operator": "and", "boost": boost}}})
         for term, edits in (near or {}).get(word, ()):
             queries.append({"term": {field: {"value": term, "boost": boost * _TYPO_WEIGHT[edits]}}})
-        if last:
-            # One term of the index_prefixes field for prefixes up to 3 characters.
+        if last and (field in PREFIXED_FIELDS or len(word) > SHORT_PREFIX):
+            # One term of the index_prefixes field for prefixes up to 3 characters; a longer
+            # one starts few terms, which the terms dictionary finds cheaply.
             queries.append({"prefix": {field: {"value": word, "boost": boost * _PREFIX_WEIGHT}}})
     return {"dis_max": {"queries": queries, "tie_breaker": _TIE_BREAKER}}
 
