@@ -50,7 +50,7 @@ class CategoryIds:
         if wanted:
             found = await session.execute(
                 sa.select(_categories.c.slug, _categories.c.id).where(_categories.c.slug.in_(wanted)))
-            fetched = dict(found.tuples().all())
+            fetched: dict[str, int] = {r[0]: r[1] for r in found}
             missing = [s for s in wanted if s not in fetched]
             if missing:
                 now = utcnow()
@@ -59,7 +59,7 @@ class CategoryIds:
                                                    sort_by_parameter_order=True),
                     [{"slug": s, "name": by_slug[s][:200], "description": "", "created_at": now}
                      for s in missing])
-                fetched.update(inserted.tuples().all())
+                fetched.update((r[0], r[1]) for r in inserted)
             self._ids.update(fetched)
         return {name: self._ids[slug] for slug, name in by_slug.items()}
 
@@ -161,8 +161,8 @@ async def _without_sku_conflicts(session: AsyncSession, records: list[ProductDat
                                  ) -> list[ProductData]:
     """Records whose SKU no other product holds; the others are skipped and reported."""
     skus = [r.sku for r in records]
-    holders = dict((await session.execute(
-        sa.select(_products.c.sku, _products.c.id).where(_products.c.sku.in_(skus)))).tuples().all())
+    holders = {r[0]: r[1] for r in await session.execute(
+        sa.select(_products.c.sku, _products.c.id).where(_products.c.sku.in_(skus)))}
     kept: list[ProductData] = []
     seen: set[str] = set()
     for r in records:
