@@ -74,7 +74,7 @@ async def test_retries_are_bounded(upstream: Start) -> None:
     server = await upstream(20)
     server.fail_next = 10
     async with Fetcher(FAST) as fetcher:
-        with pytest.raises(FetchError, match="HTTP 503 .after 4 attempts"):
+        with pytest.raises(FetchError, match=r"HTTP 503 \(after 4 attempts\)"):
             await fetcher.fetch(page_url(server))
     assert server.requests["503"] == 4
 
