@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -36,10 +36,11 @@ class ProductData:
     rating: Decimal
 
     def content_hash(self) -> str:
-        plain = asdict(self)
-        for name in ("price", "rating"):
-            plain[name] = str(plain[name])
-        encoded = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        # Field by field (dataclasses.asdict deep-copies: a third of a no-change run's time).
+        plain = [self.external_id, self.sku, self.name, self.description, str(self.price),
+                 self.discount_percent, self.stock, self.brand, self.category, self.tags,
+                 self.images, str(self.rating)]
+        encoded = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(encoded.encode()).hexdigest()
 
 
