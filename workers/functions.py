@@ -32,8 +32,12 @@ async def index_search(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 async def sync_catalog(ctx: dict[str, Any], prune: bool = False) -> dict[str, Any] | None:
-    """Run a catalog sync (a queued trigger's, or a new one); None when one runs elsewhere."""
-    run = await sync.sync_catalog(ctx["resources"], prune)
+    """Run a catalog sync (a queued trigger's, or a new one); None when one runs elsewhere or
+    sync is off (SYNC_SOURCE_URL unset: the cron may still fire)."""
+    try:
+        run = await sync.sync_catalog(ctx["resources"], prune)
+    except sync.SyncNotConfigured:
+        return None
     if run is None:
         return None
     return {"run": run.id, "status": run.status, "created": run.created, "updated": run.updated}
