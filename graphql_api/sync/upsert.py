@@ -61,7 +61,8 @@ class CategoryIds:
                      for s in missing])
                 fetched.update((r[0], r[1]) for r in inserted)
             self._ids.update(fetched)
-        return {name: self._ids[slug] for slug, name in by_slug.items()}
+        # Names that slugify alike ("Home Decoration", "home-decoration") share one category.
+        return {name: self._ids[slugify(name)[:120]] for name in names}
 
     def forget(self) -> None:
         """After a rolled-back page: categories it created do not exist."""

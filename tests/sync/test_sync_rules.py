@@ -47,6 +47,7 @@ async def test_first_run_creates_and_second_run_writes_nothing(
     async with resources.db.read() as conn:
         slugs = set((await conn.execute(select(Category.slug))).scalars())
     assert {"smartphones", "laptops", "home-decoration", "groceries"} <= slugs
+    assert all(p.category_id is not None for p in products.values())
 
     before = await generation(resources)
     with count_statements() as counter:
@@ -161,6 +162,18 @@ async def test_invalid_items_are_skipped_and_recorded(resources: Resources, upst
     server.item(2)["price"] = 10
     fixed = await run_sync(resources, server)
     assert (fixed.created, fixed.skipped) == (1, 5)
+
+
+async def test_categories_are_created_once_by_slug(resources: Resources, upstream: Start) -> None:
+    server = await upstream(4)
+    for i, name in enumerate(["Garden Tools", "garden-tools", "GARDEN  tools", None], start=1):
+        server.item(i)["category"] = name
+    run = await run_sync(resources, server)
+    assert run.created == 4
+    products = sorted((await synced_products(resources, server)).values(), key=lambda p: p.sku)
+    async with resources.db.read() as conn:
+        garden = await conn.scalar(select(Category.id).where(Category.slug == "garden-tools"))
+    assert [p.category_id for p in products] == [garden, garden, garden, None]
 
 
 async def test_a_sku_held_by_another_product_is_refused(resources: Resources, upstream: Start) -> None:
