@@ -252,7 +252,7 @@ def main() -> None:
     report = "\n".join([
         "### Results", "",
         f"- **Run**: {harness.now_utc()}, `{cmd}`",
-        f"- **Code**: {harness.measured()}.",
+        f"- **Code**: {harness.use_source('worktree', Path(tempfile.gettempdir())).description}.",
         f"- **Machine**: {harness.machine(DSN, REDIS_URL)}.",
         f"- **Versions**: {harness.versions(['httpx', 'sqlalchemy', 'asyncpg', 'sqlmodel'])}.",
         f"- **Setup**: {args.products:,} products in pages of {PAGE}, {CONCURRENCY} requests at once,"
