@@ -105,6 +105,23 @@ async def test_trigger_runs_the_sync_and_status_shows_it(
     assert node == {"created": 120}
 
 
+async def test_a_pruning_trigger_prunes(
+        gql: GraphQLClient, admin_token: str, resources: Resources, upstream: Start,
+        configured: Callable[[str | None], None]) -> None:
+    server = await upstream(30)
+    configured(server.url)
+    await run_sync(resources, server)
+    server.remove(4, 5)
+    payload = (await gql.data(TRIGGER, {"prune": True}, token=admin_token))["catalogSyncTrigger"]
+    assert payload["started"] and payload["run"]["prune"] is True
+    await run_queued_jobs(resources)
+    last = (await gql.data(STATUS, token=admin_token))["syncStatus"]["lastRun"]
+    assert (last["status"], last["missing"], last["pruned"], last["fetched"]) == ("SUCCEEDED", 2, 2, 28)
+    gone = await gql.data('query($sku: String!) { product(sku: $sku) { id } }',
+                          {"sku": f"{server.prefix}-000004"})
+    assert gone["product"] is None
+
+
 async def test_history_is_a_connection_newest_first(
         gql: GraphQLClient, admin_token: str, resources: Resources, upstream: Start) -> None:
     server = await upstream(10)
