@@ -110,7 +110,7 @@ async def sync_catalog(resources: Resources, prune: bool = False, source: PageSo
     another process is running one. Runs queued while this one ran are run next."""
     settings = resources.settings
     source = source or http_source(settings)
-    provider: Provider = source.provider  # type: ignore[attr-defined]
+    provider = source.provider
     result: SyncRun | None = None
     for _ in range(3):
         owner = runs.new_owner()
@@ -161,7 +161,7 @@ async def execute(resources: Resources, run: SyncRun, owner: str, provider: Prov
         async for page in source.pages(stored):
             if lost.is_set():
                 raise RunLost
-            tally.pages = getattr(source, "pages_expected", None) or tally.pages + 1
+            tally.pages = source.pages_expected or tally.pages + 1
             if page.error is not None:
                 tally.failed_pages += 1
                 tally.errors.append(ItemError(None, f"page {page.url}: {page.error}"))
@@ -187,6 +187,13 @@ async def execute(resources: Resources, run: SyncRun, owner: str, provider: Prov
             status = RunStatus.PARTIAL
     except RunLost:
         log.warning("sync run %s was failed by another process; stopping", run.id)
+    except asyncio.CancelledError:
+        # A job timeout or a shutdown: say so now rather than leave the run to go stale.
+        tally.errors.append(ItemError(None, "the run was cancelled"))
+        values = {**tally.values(), "status": RunStatus.FAILED.value, "finished_at": utcnow()}
+        with contextlib.suppress(Exception):
+            await asyncio.shield(_record(resources, run.id, owner, values))
+        raise
     except Exception as exc:
         log.exception("sync run %s crashed", run.id)
         tally.errors.append(ItemError(None, f"the run stopped: {type(exc).__name__}: {exc}"))

@@ -28,7 +28,9 @@ class RawPage:
 
 
 class PageSource(Protocol):
+    provider: Provider
     description: str
+    pages_expected: int | None  # known once the first page told the total
 
     def pages(self, stored: dict[str, SyncPage]) -> AsyncIterator[RawPage]:
         """Every page, in any order; `stored` holds the ETags of the pages as last applied."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -295,3 +296,26 @@ async def test_the_sources_table_maps_each_item_once(resources: Resources, upstr
             "SELECT count(*) FROM (SELECT external_id FROM product_source "
             "GROUP BY provider, external_id HAVING count(*) > 1) d"))
     assert count == 30 and dupes == 0
+
+
+async def test_a_cancelled_run_is_recorded_as_failed(resources: Resources, upstream: Start) -> None:
+    """A job timeout cancels the job: the run says so at once instead of going stale."""
+    server = await upstream(300)
+    server.delay_seconds = 0.1
+    from graphql_api.sync import service
+
+    task = asyncio.create_task(service.sync_catalog(resources, False, source(server)))
+    for _ in range(200):
+        running = await runs.running_run(resources.db)
+        if running is not None and running.pages_done >= 1:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert running is not None
+    await asyncio.sleep(0.1)
+    run = await runs.get_run(resources.db, running.id)  # type: ignore[arg-type]
+    assert run is not None and run.status == RunStatus.FAILED
+    assert run.errors[-1]["reason"] == "the run was cancelled"
+    assert await runs.running_run(resources.db) is None
