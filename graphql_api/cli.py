@@ -1,5 +1,5 @@
-"""`graphql-api` / `python -m graphql_api`: serve, migrate, seed, reindex, create-admin, export-schema,
-worker, playground-assets."""
+"""`graphql-api` / `python -m graphql_api`: serve, migrate, seed, reindex, sync, create-admin,
+export-schema, worker, playground-assets."""
 
 from __future__ import annotations
 
@@ -124,6 +124,54 @@ def cmd_reindex(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from graphql_api.app import open_resources
+    from graphql_api.sync import service
+    from graphql_api.sync.provider import UnknownProvider
+
+    async def run() -> int:
+        try:
+            source = (service.file_source(settings, Path(args.from_file)) if args.from_file
+                      else service.http_source(settings))
+        except (service.SyncNotConfigured, UnknownProvider) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        resources = await open_resources(settings)  # events retire caches, queue indexing
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[counts]}"), TimeElapsedColumn())
+        try:
+            with Progress(*columns) as progress:
+                task = progress.add_task(f"syncing {source.description}", total=None, counts="")
+
+                def show(t: service.Tally) -> None:
+                    progress.update(task, completed=t.pages_done + t.failed_pages, total=t.pages or None,
+                                    counts=f"created {t.created} updated {t.updated} "
+                                           f"unchanged {t.unchanged} skipped {t.skipped}")
+
+                result = await service.sync_catalog(resources, args.prune, source, show)
+            if isinstance(resources.jobs, InProcessJobs):
+                await resources.jobs.drain()  # the search indexing the sync queued
+        finally:
+            await resources.close()
+        if result is None:
+            print("error: a sync is already running elsewhere (see syncStatus)", file=sys.stderr)
+            return 1
+        print(f"sync run {result.id} {result.status}: fetched {result.fetched}, created "
+              f"{result.created}, updated {result.updated}, unchanged {result.unchanged}, "
+              f"skipped {result.skipped}, missing upstream {result.missing}, pruned {result.pruned}")
+        for error in result.errors[:20]:
+            print(f"  {error.get('external_id') or '-'}: {error.get('reason')}")
+        if len(result.errors) > 20:
+            print(f"  ... and {len(result.errors) - 20} more (see syncStatus)")
+        return 0 if result.status == "SUCCEEDED" else 1
+
+    from graphql_api.core.jobs import InProcessJobs
+
+    return asyncio.run(run())
+
+
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     from graphql_api.accounts import service
     from graphql_api.accounts.models import Role
@@ -215,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("reindex", help="rebuild the Elasticsearch index from the database, then "
                    "switch searches to it").set_defaults(func=cmd_reindex)
+
+    sync = sub.add_parser("sync", help="sync the catalog from SYNC_SOURCE_URL (or a dump file)")
+    sync.add_argument("--prune", action="store_true",
+                      help="soft-delete synced products that are gone upstream")
+    sync.add_argument("--from-file", metavar="DUMP.json",
+                      help="import a dump in the provider's format instead (offline)")
+    sync.set_defaults(func=cmd_sync)
 
     admin = sub.add_parser("create-admin", help="create or promote an administrator")
     admin.add_argument("--email", required=True)

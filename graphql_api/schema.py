@@ -51,6 +51,7 @@ from graphql_api.orders.types import (
     resolve_order_node,
 )
 from graphql_api.search.types import SearchQuery
+from graphql_api.sync.types import SyncMutation, SyncQuery, resolve_sync_run_node
 
 NodeResolver = Callable[[Info, int], Awaitable[Node | None]]
 NODE_RESOLVERS: dict[str, NodeResolver] = {
@@ -60,12 +61,13 @@ NODE_RESOLVERS: dict[str, NodeResolver] = {
     "Review": resolve_review_node,
     "Cart": resolve_cart_node,
     "Order": resolve_order_node,
+    "SyncRun": resolve_sync_run_node,
 }
 
 
 @strawberry.type
 class Query(CatalogQuery, AccountsQuery, AccountManagementQuery, WishlistQuery, CartQuery,
-            OrderQueryMixin, SearchQuery):
+            OrderQueryMixin, SearchQuery, SyncQuery):
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, _ = from_global_id(id)
@@ -78,7 +80,7 @@ class Query(CatalogQuery, AccountsQuery, AccountManagementQuery, WishlistQuery, 
 
 @strawberry.type
 class Mutation(CatalogMutation, AccountsMutation, AccountManagementMutation, ReviewMutation,
-               WishlistMutation, CartMutation, OrderMutation):
+               WishlistMutation, CartMutation, OrderMutation, SyncMutation):
     pass
 
 
@@ -94,7 +96,8 @@ class Subscription(OrderSubscription):
         pubsub = info.context.resources.pubsub
         async with pubsub.subscribe(channel(PRODUCT_CHANGED)) as messages:
             async for message in messages:
-                if message.get("id") == pk:
+                # A sync announces a page of products at once ("ids").
+                if message.get("id") == pk or pk in message.get("ids", ()):
                     info.context.refresh_loaders()  # read the product as it is now
                     yield await resolve_product_node(info, pk)
 

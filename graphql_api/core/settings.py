@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     # many operations one connection may run at once (one more is refused with RATE_LIMITED).
     ws_init_timeout_seconds: float = Field(default=10, gt=0)
     ws_max_operations: int = Field(default=32, ge=1)
+    # Catalog sync (graphql_api/sync): off until SYNC_SOURCE_URL is set.
+    sync_provider: str = "dummyjson"
+    sync_source_url: str | None = None
+    sync_interval_minutes: int = Field(default=30, ge=1)  # the workers' cron
+    sync_page_size: int = Field(default=100, ge=1, le=1000)
+    sync_concurrency: int = Field(default=4, ge=1, le=32)  # upstream requests at once
+    sync_timeout_seconds: float = Field(default=10, gt=0)  # per request
+    sync_attempts: int = Field(default=5, ge=1)  # per page, with exponential backoff between
+    # A RUNNING run whose process has not beaten its heart for this long is taken for dead.
+    sync_stale_seconds: float = Field(default=120, gt=0)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

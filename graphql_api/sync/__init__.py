@@ -1,0 +1,1 @@
+"""Catalog sync: upstream product APIs (providers), fetching, the upsert, and the recorded runs."""

@@ -1,0 +1,1 @@
+"""Upstream product APIs, one module each, named as SYNC_PROVIDER names them."""
