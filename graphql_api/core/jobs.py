@@ -11,13 +11,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from arq import create_pool
+from arq import Retry, create_pool
 from arq.connections import ArqRedis, RedisSettings
 
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., Awaitable[Any]]
 BREAKER_SECONDS = 5.0
+MAX_TRIES = 5  # a job's attempts when it asks for retries with `Retry` (arq's default too)
 TIMEOUT_SECONDS = 2.0  # queueing a job never holds up the request that asked for it
 
 
@@ -31,7 +32,11 @@ class JobQueue(Protocol):
 
 
 class InProcessJobs:
-    """Runs jobs as asyncio tasks of this process; one running job per job id."""
+    """Runs jobs as asyncio tasks of this process; one queued or running job per job id.
+
+    A job that raises arq's `Retry(defer=...)` runs again after the delay, up to MAX_TRIES
+    attempts, keeping its id meanwhile, as on arq; `ctx` carries `job_id` and `job_try` as there.
+    """
 
     kind = "memory"
 
@@ -56,9 +61,18 @@ class InProcessJobs:
 
     async def _run(self, fn: JobFunction, args: tuple[Any, ...], job_id: str | None) -> Any:
         try:
-            return await fn(self._ctx, *args)
-        except Exception:
-            log.exception("job %s failed", fn.__name__)
+            for job_try in range(1, MAX_TRIES + 1):
+                ctx = {**self._ctx, "job_id": job_id, "job_try": job_try}
+                try:
+                    return await fn(ctx, *args)
+                except Retry as retry:
+                    if job_try == MAX_TRIES:
+                        log.error("job %s failed after %d tries", fn.__name__, job_try)
+                        return None
+                    await asyncio.sleep((retry.defer_score or 0) / 1000)
+                except Exception:
+                    log.exception("job %s failed", fn.__name__)
+                    return None
             return None
         finally:
             if job_id is not None:

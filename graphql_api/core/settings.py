@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     login_window_seconds: int = 300
     cache_enabled: bool = True
     cache_ttl_seconds: int = 300
+    # Cache warming: every this many minutes (0: only after writes and syncs), filling the
+    # product detail of this many of the most viewed products besides categories and pages.
+    cache_warm_interval_minutes: float = Field(default=5, ge=0)
+    cache_warm_products: int = Field(default=20, ge=0)
+    # Catalog sync (graphql_api/sync/): off until SYNC_SOURCE_URL is set, then on this schedule.
+    sync_source_url: str | None = None
+    sync_interval_minutes: int = Field(default=30, ge=1)
     auto_migrate: bool | None = None  # None: on for the embedded SQLite database
     seed_demo: bool | None = None
     db_pool_size: int = 10
