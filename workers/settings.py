@@ -77,6 +77,7 @@ def schedule_for(settings: Settings, functions: list[JobFunction]) -> list[CronJ
 
 
 class WorkerSettings:
+    # arq reads this class's own __dict__: a subclass inherits none of it (copy it instead).
     functions: ClassVar[list[Any]] = worker_functions(JOB_FUNCTIONS)
     cron_jobs: ClassVar[list[CronJob]] = schedule_for(get_settings(), JOB_FUNCTIONS)
     on_startup = startup

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from typing import Any
@@ -35,7 +36,7 @@ class Flaky:
 
     def gaps(self) -> list[float]:
         times = [t for _, t in self.tries]
-        return [b - a for a, b in zip(times, times[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(times)]
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
