@@ -66,9 +66,10 @@ def settings(data_dir: Path) -> Settings:
         auto_migrate=False,
         seed_demo=False,
         login_attempts_per_client=1000,  # the whole suite signs in from one client address
-        # No scheduled warm-ups in the shared app: they would read the database in the middle
-        # of tests that count statements (tests/workers start their own).
+        # No scheduled or after-write warm-ups in the shared app: they would read the database
+        # in the middle of tests that count statements (tests/workers start their own).
         cache_warm_interval_minutes=0,
+        cache_warm_after_writes=False,
     )
 
 

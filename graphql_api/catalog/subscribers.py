@@ -15,7 +15,10 @@ def register_catalog_subscribers(resources: Resources) -> None:
         await invalidate_catalog(resources)
 
     async def warm_again(_: dict[str, Any]) -> None:
-        await queue_cache_warming(resources)
+        settings = resources.settings
+        if settings.cache_warm_after_writes:
+            # Deferred: the writes that follow within the delay join this warm-up.
+            await queue_cache_warming(resources, defer=settings.cache_warm_delay_seconds)
 
     resources.events.on(PRODUCT_CHANGED, forget_cached_catalog)
     # Reviews show their author's name, and cached catalog responses hold reviews.

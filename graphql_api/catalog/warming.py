@@ -31,11 +31,11 @@ DEFAULT_SORT = ProductSort()
 MAX_ROUNDS = 3  # warm again when a write retired the generation mid-way, at most this often
 
 
-async def queue_cache_warming(resources: Resources) -> bool:
-    """Queue a warm-up (after a write or a sync). One queued warm-up at a time: a burst of
-    writes warms once. Never raises: warming is best effort."""
+async def queue_cache_warming(resources: Resources, defer: float = 0) -> bool:
+    """Queue a warm-up (after a write or a sync), to start `defer` seconds from now. One queued
+    warm-up at a time: the writes of a burst warm once. Never raises: warming is best effort."""
     try:
-        return await resources.jobs.enqueue(WARM_JOB, job_id=WARM_JOB)
+        return await resources.jobs.enqueue(WARM_JOB, job_id=WARM_JOB, defer=defer)
     except Exception as exc:
         log.warning("could not queue cache warming: %r", exc)
         return False

@@ -25,8 +25,10 @@ TIMEOUT_SECONDS = 2.0  # queueing a job never holds up the request that asked fo
 class JobQueue(Protocol):
     kind: str
 
-    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
-        """Queue a job; False when a job with the same id is already queued."""
+    async def enqueue(self, name: str, *args: Any, job_id: str | None = None,
+                      defer: float = 0) -> bool:
+        """Queue a job (to start `defer` seconds from now); False when a job with the same id
+        is already queued or running."""
 
     async def close(self) -> None: ...
 
@@ -46,7 +48,8 @@ class InProcessJobs:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running_ids: set[str] = set()
 
-    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
+    async def enqueue(self, name: str, *args: Any, job_id: str | None = None,
+                      defer: float = 0) -> bool:
         fn = self._functions.get(name)
         if fn is None:
             raise LookupError(f"unknown job {name!r}")
@@ -54,13 +57,16 @@ class InProcessJobs:
             if job_id in self._running_ids:
                 return False
             self._running_ids.add(job_id)
-        task = asyncio.create_task(self._run(fn, args, job_id), name=f"job:{name}")
+        task = asyncio.create_task(self._run(fn, args, job_id, defer), name=f"job:{name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
-    async def _run(self, fn: JobFunction, args: tuple[Any, ...], job_id: str | None) -> Any:
+    async def _run(self, fn: JobFunction, args: tuple[Any, ...], job_id: str | None,
+                   defer: float = 0) -> Any:
         try:
+            if defer > 0:
+                await asyncio.sleep(defer)
             for job_try in range(1, MAX_TRIES + 1):
                 ctx = {**self._ctx, "job_id": job_id, "job_try": job_try}
                 try:
@@ -106,7 +112,8 @@ class ArqJobs:
                 self._pool = await asyncio.wait_for(create_pool(self._settings), TIMEOUT_SECONDS)
             return self._pool
 
-    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> bool:
+    async def enqueue(self, name: str, *args: Any, job_id: str | None = None,
+                      defer: float = 0) -> bool:
         """Queue a job; raises if Redis fails. A write queues several jobs after its commit:
         once Redis has failed, the rest fail at once for BREAKER_SECONDS instead of each
         waiting out its timeout (what they would have done is caught up later: the search
@@ -116,8 +123,8 @@ class ArqJobs:
             raise ConnectionError("Redis failed moments ago: not queueing jobs for now")
         try:
             pool = await self.pool()
-            job = await asyncio.wait_for(pool.enqueue_job(name, *args, _job_id=job_id),
-                                         TIMEOUT_SECONDS)
+            job = await asyncio.wait_for(pool.enqueue_job(
+                name, *args, _job_id=job_id, _defer_by=defer or None), TIMEOUT_SECONDS)
         except Exception:
             self._open_until = loop.time() + BREAKER_SECONDS
             raise

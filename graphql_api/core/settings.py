@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # product detail of this many of the most viewed products besides categories and pages.
     cache_warm_interval_minutes: float = Field(default=5, ge=0)
     cache_warm_products: int = Field(default=20, ge=0)
+    # And this long after a catalog write (a burst of writes, a sync, warms once, after it).
+    cache_warm_after_writes: bool = True
+    cache_warm_delay_seconds: float = Field(default=2, ge=0)
     # Catalog sync (graphql_api/sync/): off until SYNC_SOURCE_URL is set, then on this schedule.
     sync_source_url: str | None = None
     sync_interval_minutes: int = Field(default=30, ge=1)

@@ -140,3 +140,45 @@ async def test_warming_is_queued_once_for_a_burst(resources: Resources) -> None:
     await resources.jobs.drain()
     assert await queue_cache_warming(resources)
     await resources.jobs.drain()
+
+
+async def _run_queued_jobs(resources: Resources) -> None:
+    if isinstance(resources.jobs, InProcessJobs):
+        await resources.jobs.drain()
+        return
+    from arq.worker import Worker
+
+    from workers.settings import WorkerSettings
+
+    worker = Worker(functions=WorkerSettings.functions, redis_pool=await resources.jobs.pool(),  # type: ignore[attr-defined]
+                    burst=True, poll_delay=0.05, on_startup=WorkerSettings.on_startup,
+                    on_shutdown=WorkerSettings.on_shutdown, handle_signals=False)
+    await worker.async_run()
+    assert worker.jobs_failed == 0
+    await worker.close()
+
+
+async def test_after_a_burst_of_writes_one_warm_up_serves_the_first_visitor(
+    client: Any, gql: Any, resources: Resources, admin_token: str, count_statements: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.catalog.test_product_admin import UPDATE
+
+    settings = resources.settings
+    page = await gql.data("{ products(first: 3) { edges { node { id stock } } } }")
+    slug = (await _categories(gql))[1]["slug"]
+    await _run_queued_jobs(resources)
+    settings.cache_warm_after_writes, settings.cache_warm_delay_seconds = True, 0.3
+    try:
+        with caplog.at_level(logging.INFO, logger="graphql_api.catalog.warming"):
+            for edge in page["products"]["edges"]:  # three writes within the delay
+                node = edge["node"]
+                await gql.data(UPDATE, {"id": node["id"], "input": {"stock": node["stock"] + 1}},
+                               admin_token)
+            await _run_queued_jobs(resources)
+    finally:
+        settings.cache_warm_after_writes, settings.cache_warm_delay_seconds = False, 2
+    assert sum("cache warm-up filled" in r.getMessage() for r in caplog.records) == 1
+    with count_statements() as warm:
+        await _post(client, LISTING, {"slug": slug})
+    assert warm.count == 0, warm.statements
