@@ -18,6 +18,7 @@ from collections import Counter
 from typing import Any
 
 from graphql_api.catalog.reads import GENERATION_KEY, CatalogReads
+from graphql_api.catalog.records import CategoryRecord
 from graphql_api.catalog.service import ProductQuery, ProductSort
 from graphql_api.core.pagination import PageArgs
 from graphql_api.core.resources import Resources
@@ -28,6 +29,7 @@ WARM_JOB = "warm_cache"
 # The resolvers' defaults: `PageArgs().validated()` and the `ProductSort` input's defaults.
 FIRST_PAGE = PageArgs().validated(max_size=1 << 30)
 DEFAULT_SORT = ProductSort()
+CONCURRENCY = 3  # categories warmed at once (each reads two pages and two counts at once)
 MAX_ROUNDS = 3  # warm again when a write retired the generation mid-way, at most this often
 
 
@@ -79,13 +81,19 @@ async def _fill(reads: CatalogReads, products: int, filled: Counter[str]) -> Non
     filled["categories"] += tally.misses
     filled["already_warm"] += tally.hits
     await kind("categories", reads.category_counts())
-    for category in categories:  # one category at a time: a warm-up must not crowd the database
+    # A few categories at a time: quick, without taking the database's whole pool.
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def category_pages(category: CategoryRecord) -> None:
         by_id = ProductQuery(category_id=category.id)  # category(slug) { products }
         by_slug = ProductQuery(category_slug=category.slug)  # products(filter: {categorySlug})
-        await kind("category_pages", reads.products_page(by_id, DEFAULT_SORT, FIRST_PAGE),
-                   reads.products_count(by_id))
-        await kind("listing_pages", reads.products_page(by_slug, DEFAULT_SORT, FIRST_PAGE),
-                   reads.products_count(by_slug))
+        async with gate:
+            await kind("category_pages", reads.products_page(by_id, DEFAULT_SORT, FIRST_PAGE),
+                       reads.products_count(by_id))
+            await kind("listing_pages", reads.products_page(by_slug, DEFAULT_SORT, FIRST_PAGE),
+                       reads.products_count(by_slug))
+
+    await asyncio.gather(*(category_pages(c) for c in categories))
     everything = ProductQuery()
     await kind("listing_pages", reads.products_page(everything, DEFAULT_SORT, FIRST_PAGE),
                reads.products_count(everything))
