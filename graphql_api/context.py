@@ -109,6 +109,7 @@ class Context:
         self.__dict__.pop("claims", None)
         self.forget_user()
         self.password_checks = 0
+        self.views.clear()
         self.refresh_loaders()
 
     def forget_user(self) -> None:
