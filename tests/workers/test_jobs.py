@@ -54,7 +54,9 @@ async def test_in_process_a_transient_failure_is_retried_with_backoff() -> None:
     await jobs.drain()
     assert [t for t, _ in flaky.tries] == [1, 2, 3]
     first, second = flaky.gaps()
-    assert 0.1 <= first <= 0.3 and 0.2 <= second <= 0.5  # 0.2 s, then 0.4 s, jittered down
+    # Up to 0.2 s, then up to 0.4 s (jittered down to half); the upper bounds allow for a busy
+    # machine.
+    assert 0.1 <= first <= 0.6 and 0.2 <= second <= 1.0
 
 
 async def test_in_process_retries_stop_after_max_tries_and_bugs_fail_at_once() -> None:
