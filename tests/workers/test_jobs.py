@@ -137,3 +137,21 @@ async def test_arq_retries_a_transient_failure_with_backoff(resources: Resources
     first, second = flaky.gaps()
     assert first >= 0.1 and second >= 0.2  # deferred 0.1-0.2 s, then 0.2-0.4 s (plus polling)
     assert await job.result(timeout=1) == "done"
+
+
+async def test_statements_of_background_jobs_are_not_counted_as_the_request_s(
+        resources: Resources, count_statements: Any) -> None:
+    """The count_statements fixture measures requests; the shared app's jobs run on their own."""
+    from sqlalchemy import text
+
+    async def query(ctx: dict[str, Any]) -> None:
+        async with resources.db.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    jobs = InProcessJobs([query], {})
+    with count_statements() as counter:
+        await jobs.enqueue("query")
+        await jobs.drain()
+        assert counter.count == 0
+        await query({})
+        assert counter.count >= 1
