@@ -18,7 +18,10 @@ from starlette.routing import Route, WebSocketRoute
 from graphql_api.accounts.oauth import token_endpoint
 from graphql_api.accounts.security import TokenSigner
 from graphql_api.catalog.subscribers import register_catalog_subscribers
+from graphql_api.catalog.warming import product_views
+from graphql_api.core.jobs import InProcessJobs
 from graphql_api.core.resources import Resources
+from graphql_api.core.schedule import InProcessScheduler, schedules
 from graphql_api.core.settings import Settings, get_settings
 from graphql_api.http import GraphQLHTTP
 from graphql_api.playground import ASSET_ROUTE
@@ -61,6 +64,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.resources = resources = await open_resources(settings)
         resources.search.start()
         replay = asyncio.create_task(replay_outbox(resources), name="search:replay")
+        # Embedded, this process runs the cron schedule too; with Redis, arq workers run it and
+        # API processes only queue jobs.
+        cron = InProcessScheduler(resources.jobs, schedules(
+            settings, {f.__name__ for f in JOB_FUNCTIONS}) if isinstance(
+                resources.jobs, InProcessJobs) else [])
+        cron.start()
         # Everything loaded so far lives as long as the process: moving it out of the collector's
         # reach keeps full collections (70-120 ms pauses under load) off the request path.
         gc.collect()
@@ -73,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             replay.cancel()
+            await cron.close()
+            await product_views(resources).close()
             await resources.close()
 
     # Browsers on the listed origins (a storefront, an admin panel) may call the API, with the

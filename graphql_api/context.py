@@ -16,6 +16,7 @@ from graphql_api.accounts.sessions import AfterSignIn
 from graphql_api.carts.service import merge_guest_cart
 from graphql_api.catalog.loaders import CatalogLoaders
 from graphql_api.catalog.reads import CatalogReads
+from graphql_api.catalog.warming import product_views
 from graphql_api.core.database import Database
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.resources import Resources
@@ -37,6 +38,9 @@ class Context:
     # cannot be used: GET requests and websockets.
     cookies: SessionCookies | None = None
     password_checks: int = 0
+    # Product detail views of this request ("id:12", "slug:blue-mug"), kept with a cached
+    # response so that serving it from the cache counts them again.
+    views: list[str] = field(default_factory=list)
     _operations: int = 0
     _user: User | None = None
     _user_loaded: bool = False
@@ -72,6 +76,10 @@ class Context:
     def catalog(self) -> CatalogLoaders:
         return CatalogLoaders(CatalogReads(self.resources))
 
+    def record_view(self, view: str) -> None:
+        self.views.append(view)
+        product_views(self.resources).record([view])
+
     @cached_property
     def orders(self) -> OrderLoaders:
         return OrderLoaders(self.resources.db)
@@ -101,6 +109,7 @@ class Context:
         self.__dict__.pop("claims", None)
         self.forget_user()
         self.password_checks = 0
+        self.views.clear()
         self.refresh_loaders()
 
     def forget_user(self) -> None:

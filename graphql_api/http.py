@@ -18,6 +18,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from graphql_api.accounts.cookies import SessionCookies
+from graphql_api.catalog.warming import product_views
 from graphql_api.context import Context, bearer_token
 from graphql_api.core.errors import ApiError
 from graphql_api.playground import Playground
@@ -208,7 +209,9 @@ class GraphQLHTTP:
             if generation is not None:
                 cache_key = responses.key(params, media, generation)
                 if (hit := await responses.get(cache_key)) is not None:
-                    return _respond_text(hit, media, 200, {"x-cache": "hit"})
+                    text, views = hit
+                    product_views(resources).record(views)
+                    return _respond_text(text, media, 200, {"x-cache": "hit"})
         try:
             result = await self.schema.execute(
                 params["query"],
@@ -237,7 +240,7 @@ class GraphQLHTTP:
             body["data"] = result.data
         text = _dump(body)
         if cache_key is not None and status == 200 and "errors" not in body:
-            await responses.set(cache_key, text)
+            await responses.set(cache_key, text, context.views)
         response = _respond_text(text, media, status, {"x-request-id": context.request_id})
         if cookies is not None and cookies.changed:
             cookies.apply(response, resources.settings)

@@ -61,10 +61,16 @@ class ResponseCache:
                              sort_keys=True, separators=(",", ":"))
         return f"response:{generation}:{hashlib.sha256(request.encode()).hexdigest()}"
 
-    async def get(self, key: str) -> str | None:
+    async def get(self, key: str) -> tuple[str, list[str]] | None:
+        """The cached body and the product views its execution counted (served again, they
+        count again: the ranking of the most viewed must see cached traffic too)."""
         hit = await self.cache.get(key)
-        return hit if isinstance(hit, str) else None
+        if isinstance(hit, str):
+            return hit, []
+        if isinstance(hit, dict) and isinstance(hit.get("body"), str):
+            return hit["body"], [str(v) for v in hit.get("views") or ()]
+        return None
 
-    async def set(self, key: str, body: str) -> None:
+    async def set(self, key: str, body: str, views: list[str] | None = None) -> None:
         if len(body) <= MAX_CACHED_BYTES:
-            await self.cache.set(key, body)
+            await self.cache.set(key, {"body": body, "views": views} if views else body)

@@ -1,30 +1,32 @@
 """Job functions: thin wrappers over services, run by arq workers or the in-process runner.
 
-Each takes arq's `ctx`, whose "resources" entry is the process's Resources.
+Each takes arq's `ctx`, whose "resources" entry is the process's Resources. Jobs that meet
+transient failures (database, Redis, network) retry with backoff (workers/retry.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from graphql_api.catalog.reads import CatalogReads
-from graphql_api.catalog.service import ProductQuery, ProductSort
+from graphql_api.catalog.warming import warm_catalog
 from graphql_api.core.jobs import JobFunction
-from graphql_api.core.pagination import DEFAULT_PAGE_SIZE, PageArgs
 from graphql_api.search.indexing import drain_outbox
 from graphql_api.sync import service as sync
+from workers.retry import retried
+
+
+@retried
+async def warm_cache(ctx: dict[str, Any]) -> dict[str, int]:
+    """Fill the cache with what storefronts read first (graphql_api/catalog/warming.py)."""
+    return await warm_catalog(ctx["resources"])
 
 
 async def warm_catalog_cache(ctx: dict[str, Any]) -> dict[str, int]:
-    """Fill the cache with what nearly every visit reads: categories and the first product page."""
-    reads = CatalogReads(ctx["resources"])
-    categories = await reads.categories()
-    await reads.category_counts()
-    page = await reads.products_page(ProductQuery(), ProductSort(), PageArgs(DEFAULT_PAGE_SIZE))
-    await reads.products_count(ProductQuery())
-    return {"categories": len(categories), "products": len(page.rows)}
+    """The former name of `warm_cache`, for jobs queued under it before an upgrade."""
+    return await warm_cache(ctx)
 
 
+@retried
 async def index_search(ctx: dict[str, Any]) -> dict[str, int]:
     """Drain the search outbox into the index (a no-op drain with the database adapter)."""
     resources = ctx["resources"]
@@ -43,4 +45,5 @@ async def sync_catalog(ctx: dict[str, Any], prune: bool = False) -> dict[str, An
     return {"run": run.id, "status": run.status, "created": run.created, "updated": run.updated}
 
 
-JOB_FUNCTIONS: list[JobFunction] = [warm_catalog_cache, index_search, sync_catalog]
+# A sync's changes queue a warm-up through PRODUCT_CHANGED (catalog/subscribers.py).
+JOB_FUNCTIONS: list[JobFunction] = [warm_cache, warm_catalog_cache, index_search, sync_catalog]

@@ -42,7 +42,7 @@ class CatalogReads:
         """The catalog generation this request reads under; None when there is no cache."""
         if not self._generation_read:
             self._generation_read = True
-            generation = await self.cache.get(GENERATION_KEY)
+            generation = await self.cache.get(GENERATION_KEY, count=False)
             if generation is None:
                 # First reader (or an evicted key): start a generation; a failure means no cache.
                 generation = await self.cache.increment(GENERATION_KEY)

@@ -250,9 +250,15 @@ class CatalogQuery:
             raise BadUserInput("Pass exactly one of `id`, `sku` or `slug`.")
         if id is not None:
             pk = decode_pk(id, "Product")
-            return None if pk is None else await resolve_product_node(info, pk)
-        record = await info.context.catalog.reads.product_by(sku=sku, slug=slug)
-        return None if record is None else Product.from_record(record)
+            product = None if pk is None else await resolve_product_node(info, pk)
+            view = f"id:{pk}"
+        else:
+            record = await info.context.catalog.reads.product_by(sku=sku, slug=slug)
+            product = None if record is None else Product.from_record(record)
+            view = f"sku:{sku}" if sku is not None else f"slug:{slug}"
+        if product is not None:  # only real products enter the ranking of the most viewed
+            info.context.record_view(view)
+        return product
 
     @strawberry.field
     async def products(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from aiocache import Cache as AioCache
@@ -18,6 +22,7 @@ log = logging.getLogger(__name__)
 OP_TIMEOUT_SECONDS = 0.5
 BREAKER_SECONDS = 5.0
 MAX_MEMORY_ENTRIES = 20_000
+STATS_FLUSH_SECONDS = 1.0  # how stale another process's share of the shared hit counts may be
 
 
 class _Json(JsonSerializer):
@@ -57,8 +62,37 @@ class _Disabled(BaseCache):
         return None
 
 
+@dataclass
+class Tally:
+    """Hits and misses of the lookups made in one context (see `Cache.tally`)."""
+
+    hits: int = 0
+    misses: int = 0
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    backend: str
+    hits: int
+    misses: int
+    keys: int
+
+    @property
+    def hit_rate(self) -> float:
+        lookups = self.hits + self.misses
+        return self.hits / lookups if lookups else 0.0
+
+
+_tally: ContextVar[Tally | None] = ContextVar("cache_tally", default=None)
+
+
 class Cache:
-    """Values are JSON, so both backends behave alike and nothing mutable is shared between readers."""
+    """Values are JSON, so both backends behave alike and nothing mutable is shared between readers.
+
+    Lookups are counted as hits and misses: in this process's memory, and on Redis also in two
+    shared counters (batched, one pipelined INCRBY pair per STATS_FLUSH_SECONDS at most), so
+    `stats()` adds up every process sharing the cache.
+    """
 
     def __init__(self, backend: BaseCache, kind: str, default_ttl: int) -> None:
         self.backend = backend
@@ -66,6 +100,15 @@ class Cache:
         self.default_ttl = default_ttl
         self._last_warning = 0.0
         self._open_until = 0.0  # circuit breaker: skip the backend until then
+        self.hits = 0
+        self.misses = 0
+        self._unflushed = Tally()
+        self._flush_task: asyncio.Task[None] | None = None
+        namespace = getattr(backend, "namespace", None) or ""
+        # Outside the namespace, so counting the cache's keys does not count these.
+        self._stats_prefix = f"{namespace}-stats"
+        self._stats_keys = (f"{self._stats_prefix}:hits", f"{self._stats_prefix}:misses")
+        self._ranks: dict[str, Counter[str]] = {}  # rankings of the in-memory backend
 
     @classmethod
     def from_url(cls, redis_url: str | None, default_ttl: int, namespace: str = "gql",
@@ -94,23 +137,141 @@ class Cache:
     def _skipping(self) -> bool:
         return time.monotonic() < self._open_until
 
-    async def get(self, key: str) -> Any | None:
-        if self._skipping:
-            return None
+    # --- hit and miss counting -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def tally(self) -> Iterator[Tally]:
+        """Lookups made inside the block (and tasks it starts) are counted here instead of in
+        the cache's statistics: a warm-up's reads are not visitors' hits."""
+        tally = Tally()
+        token = _tally.set(tally)
         try:
-            return await self.backend.get(key)
+            yield tally
+        finally:
+            _tally.reset(token)
+
+    def _count(self, hits: int, misses: int) -> None:
+        tally = _tally.get()
+        if tally is not None:
+            tally.hits += hits
+            tally.misses += misses
+            return
+        self.hits += hits
+        self.misses += misses
+        if self.kind == "redis":
+            self._unflushed.hits += hits
+            self._unflushed.misses += misses
+            if self._flush_task is None:
+                self._flush_task = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        try:
+            await asyncio.sleep(STATS_FLUSH_SECONDS)
+            await self.flush_stats()
+        finally:
+            self._flush_task = None
+
+    async def flush_stats(self) -> None:
+        """Add this process's uncounted lookups to the shared counters (Redis only)."""
+        pending, self._unflushed = self._unflushed, Tally()
+        if self.kind != "redis" or not (pending.hits or pending.misses) or self._skipping:
+            return  # counts made during an outage are kept only in this process
+        try:
+            async with self.backend.client.pipeline(transaction=False) as pipe:
+                pipe.incrby(self._stats_keys[0], pending.hits)
+                pipe.incrby(self._stats_keys[1], pending.misses)
+                await asyncio.wait_for(pipe.execute(), OP_TIMEOUT_SECONDS)
         except Exception as exc:
-            self._degraded("get", exc)
-            return None
+            self._degraded("stats", exc)
+
+    async def stats(self) -> CacheStats:
+        """Hits and misses (of every process on Redis, of this one in memory) and the key count."""
+        if self.kind != "redis":
+            keys = len(self.backend._cache) if self.kind == "memory" else 0
+            return CacheStats(self.kind, self.hits, self.misses, keys)
+        await self.flush_stats()
+        client = self.backend.client
+        try:
+            hits, misses = await asyncio.wait_for(client.mget(*self._stats_keys), OP_TIMEOUT_SECONDS)
+            keys = 0
+            # SCAN, not KEYS: never blocks Redis; the count is of our namespace only (arq's
+            # queue and other databases' users share the instance).
+            async for _ in client.scan_iter(match=f"{self.backend.namespace}:*", count=1000):
+                keys += 1
+        except Exception as exc:
+            self._degraded("stats", exc)
+            return CacheStats(self.kind, self.hits, self.misses, 0)
+        return CacheStats(self.kind, int(hits or 0), int(misses or 0), keys)
+
+    # --- rankings (popular keys) ---------------------------------------------------------------
+
+    async def rank_add(self, name: str, counts: Mapping[str, int], keep: int) -> None:
+        """Add `counts` to the ranking `name`, which keeps its `keep` highest members."""
+        if not counts or self.kind == "disabled":
+            return
+        if self.kind == "memory":
+            ranking = self._ranks.setdefault(name, Counter())
+            ranking.update(counts)
+            if len(ranking) > 2 * keep:  # trim now and then, not on every add
+                self._ranks[name] = Counter(dict(ranking.most_common(keep)))
+            return
+        if self._skipping:
+            return
+        key = f"{self._stats_prefix}:rank:{name}"
+        try:
+            async with self.backend.client.pipeline(transaction=False) as pipe:
+                for member, count in counts.items():
+                    pipe.zincrby(key, count, member)
+                pipe.zremrangebyrank(key, 0, -(keep + 1))  # drop all but the top `keep`
+                await asyncio.wait_for(pipe.execute(), OP_TIMEOUT_SECONDS)
+        except Exception as exc:
+            self._degraded("rank_add", exc)
+
+    async def rank_top(self, name: str, n: int) -> list[str]:
+        """The `n` highest members of a ranking, highest first."""
+        if n <= 0 or self.kind == "disabled":
+            return []
+        if self.kind == "memory":
+            return [m for m, _ in self._ranks.get(name, Counter()).most_common(n)]
+        if self._skipping:
+            return []
+        try:
+            members = await asyncio.wait_for(self.backend.client.zrevrange(
+                f"{self._stats_prefix}:rank:{name}", 0, n - 1), OP_TIMEOUT_SECONDS)
+        except Exception as exc:
+            self._degraded("rank_top", exc)
+            return []
+        return [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+
+    # --- operations -------------------------------------------------------------------------
+
+    async def get(self, key: str, *, count: bool = True) -> Any | None:
+        """`count=False` for bookkeeping reads (the catalog generation), which are not lookups
+        of cached data."""
+        if self._skipping:
+            value = None
+        else:
+            try:
+                value = await self.backend.get(key)
+            except Exception as exc:
+                self._degraded("get", exc)
+                value = None
+        if count:
+            self._count(value is not None, value is None)
+        return value
 
     async def multi_get(self, keys: list[str]) -> list[Any | None]:
-        if not keys or self._skipping:
-            return [None] * len(keys)
-        try:
-            return list(await self.backend.multi_get(keys))
-        except Exception as exc:
-            self._degraded("multi_get", exc)
-            return [None] * len(keys)
+        if not keys:
+            return []
+        values: list[Any | None] = [None] * len(keys)
+        if not self._skipping:
+            try:
+                values = list(await self.backend.multi_get(keys))
+            except Exception as exc:
+                self._degraded("multi_get", exc)
+        found = sum(v is not None for v in values)
+        self._count(found, len(keys) - found)
+        return values
 
     async def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         if self._skipping:
@@ -183,6 +344,9 @@ class Cache:
             self._degraded("clear", exc)
 
     async def close(self) -> None:
+        if self._flush_task is not None:
+            self._flush_task.cancel()
+        await self.flush_stats()
         try:
             await self.backend.close()
         except Exception as exc:

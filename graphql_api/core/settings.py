@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     login_window_seconds: int = 300
     cache_enabled: bool = True
     cache_ttl_seconds: int = 300
+    # Cache warming: every this many minutes (0: only after writes and syncs), filling the
+    # product detail of this many of the most viewed products besides categories and pages.
+    cache_warm_interval_minutes: float = Field(default=5, ge=0)
+    cache_warm_products: int = Field(default=20, ge=0)
+    # And this long after a catalog write (a burst of writes, a sync, warms once, after it).
+    cache_warm_after_writes: bool = True
+    cache_warm_delay_seconds: float = Field(default=2, ge=0)
     auto_migrate: bool | None = None  # None: on for the embedded SQLite database
     seed_demo: bool | None = None
     db_pool_size: int = 10
