@@ -21,8 +21,9 @@ from graphql_api.core.settings import Settings, get_settings
 from workers.functions import JOB_FUNCTIONS
 
 # Jobs queued with a fixed id ("one at a time") keep no result, so the id frees as soon as the
-# job ends: a write just after a warm-up can queue the next one.
-NO_RESULT = frozenset({"index_search", "warm_cache", "warm_catalog_cache"})
+# job ends: a write just after a warm-up can queue the next one, and a trigger just after a sync
+# queues its run (a kept result would hold the id for 60 s and leave the run unadopted).
+NO_RESULT = frozenset({"index_search", "warm_cache", "warm_catalog_cache", "sync_catalog"})
 # A cron tick's id stays taken this long after its run (arq's cron default keeps nothing).
 CRON_RESULT_SECONDS = 60
 
