@@ -250,7 +250,10 @@ async def _order(resources: Any, user_id: int, product_id: int, status: str) -> 
     async with resources.db.transaction() as session:
         order = Order(number=uuid.uuid4().hex[:20], user_id=user_id, status=status, currency="USD",
                       subtotal=Decimal("10"), discount_total=Decimal("0"), total=Decimal("10"),
-                      shipping_address={"country": "US"}, idempotency_key=uuid.uuid4().hex,
+                      shipping_address={"name": "Ada", "line1": "1 Main St", "line2": None,
+                                        "city": "Springfield", "postal_code": "12345",
+                                        "country": "US"},
+                      idempotency_key=uuid.uuid4().hex,
                       request_digest="0" * 64)
         session.add(order)
         await session.flush()
