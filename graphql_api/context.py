@@ -103,6 +103,12 @@ class Context:
         self.password_checks = 0
         self.refresh_loaders()
 
+    def detached(self) -> Context:
+        """This context's resources without its caller, request or loaded data: for work many
+        callers share (an order event's selection, executed once for all its subscribers), which
+        therefore must not depend on, nor show anything of, any one of them."""
+        return Context(resources=self.resources, signer=self.signer)
+
     def forget_user(self) -> None:
         """Read the caller again on next use (their role may have changed since)."""
         self._user, self._user_loaded = None, False

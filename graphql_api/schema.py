@@ -43,7 +43,7 @@ from graphql_api.core.ids import decode_pk, from_global_id
 from graphql_api.core.models import utcnow
 from graphql_api.core.scalars import Node
 from graphql_api.core.settings import Settings
-from graphql_api.core.streams import until
+from graphql_api.core.streams import SharedEventExecutor, until
 from graphql_api.orders.types import (
     OrderMutation,
     OrderQueryMixin,
@@ -111,6 +111,12 @@ class OperationScope(SchemaExtension):
 
 class Schema(strawberry.Schema):
     max_tokens = 2000  # set from settings in build_schema
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Strawberry's executor, except that an order event is executed once per distinct
+        # operation for all its subscribers, not once per subscriber (core/streams.py).
+        kwargs.setdefault("execution_context_class", SharedEventExecutor)
+        super().__init__(*args, **kwargs)
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Silent: ErrorPolicy logs the unexpected errors; expected ones are not log noise."""
