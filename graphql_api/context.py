@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -103,11 +104,22 @@ class Context:
         self.password_checks = 0
         self.refresh_loaders()
 
-    def detached(self) -> Context:
-        """This context's resources without its caller, request or loaded data: for work many
-        callers share (an order event's selection, executed once for all its subscribers), which
-        therefore must not depend on, nor show anything of, any one of them."""
-        return Context(resources=self.resources, signer=self.signer)
+    def caller_identity(self) -> tuple[int | None, str] | None:
+        """The caller as resolvers see it through `user()`: (id, role), (None, "anonymous"), or
+        None while not read yet. Subscribers with equal identities share an order event's
+        execution (core/streams.py)."""
+        if not self._user_loaded:
+            return None
+        user = self._user
+        return (None, "anonymous") if user is None else (user.id, user.role)
+
+    def for_shared_execution(self) -> Context:
+        """A copy with the same caller (token, claims, loaded user, connection parameters) for
+        an execution many subscribers share: its loaders are its own, this context's are left
+        alone."""
+        twin = copy.copy(self)
+        twin.refresh_loaders()
+        return twin
 
     def forget_user(self) -> None:
         """Read the caller again on next use (their role may have changed since)."""

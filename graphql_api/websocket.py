@@ -10,6 +10,7 @@ the operation bound from the app's settings, and a bound that answers `RATE_LIMI
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any, cast
 
@@ -38,6 +39,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graphql_api.accounts.cookies import ACCESS_COOKIE, origin_allowed, trusted_origins
 from graphql_api.context import Context, bearer_token
 from graphql_api.core.errors import ApiError, RateLimited, Unauthenticated
+from graphql_api.core.streams import SharedData
 
 
 def _malformed(message: object, start_type: str) -> str | None:
@@ -146,6 +148,27 @@ class GraphQLWebSocket(GraphQL[Context, None]):
             keep_alive_interval=15,
             allowed_origins=allowed_origins,
         )
+
+    def encode_json(self, data: object) -> str | bytes:
+        """A message, as Strawberry encodes it; a shared execution's `next` (`data`) payload is
+        encoded once for all its subscribers and spliced into each one's message (only its `id`
+        differs): the same bytes for a fraction of the work at 2,000 subscribers."""
+        payload = data.get("payload") if type(data) is dict else None
+        shared = payload.get("data") if type(payload) is dict and len(payload) == 1 else None
+        if not isinstance(shared, SharedData):  # errors or extensions: formatted per message
+            return super().encode_json(data)
+        if shared.encoded is None:
+            encoded = super().encode_json(payload)
+            shared.encoded = encoded if isinstance(encoded, str) else encoded.decode()
+        assert isinstance(data, dict)
+        # json.dumps of a dict is its items' encodings joined: the bytes are the same.
+        return "{" + ",".join(
+            f"{json.dumps(key)}:{shared.encoded if key == 'payload' else self._encode(value)}"
+            for key, value in data.items()) + "}"
+
+    def _encode(self, value: object) -> str:
+        encoded = super().encode_json(value)
+        return encoded if isinstance(encoded, str) else encoded.decode()
 
     async def get_context(self, request: Any, response: Any) -> Context:
         app = request.scope["app"]

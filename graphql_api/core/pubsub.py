@@ -101,16 +101,10 @@ class RedisPubSub:
             finally:
                 await self._leave(channel)
 
-    # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a cancellation that lands
-    # as the command completes, and the cancelled subscriber carries on. `until` (core/streams.py)
-    # ends a subscription whose token expired by cancelling its step: a subscription started
-    # just as the token expired then never ended.
-
     async def _join(self, channel: str) -> None:
         async with self._lock:
             if self._subscribers[channel] == 0:
-                async with asyncio.timeout(5):
-                    await self._pubsub.subscribe(channel)
+                await asyncio.wait_for(self._pubsub.subscribe(channel), 5)
             self._subscribers[channel] += 1
             if self._reader is None or self._reader.done():
                 self._reader = asyncio.create_task(self._read(), name="pubsub-reader")
@@ -122,8 +116,7 @@ class RedisPubSub:
                 return
             del self._subscribers[channel]
             try:
-                async with asyncio.timeout(2):
-                    await self._pubsub.unsubscribe(channel)
+                await asyncio.wait_for(self._pubsub.unsubscribe(channel), 2)
             except Exception as exc:
                 log.debug("unsubscribe from %s failed: %r", channel, exc)
 

@@ -313,7 +313,7 @@ class OrderStatusEvent:
     at: datetime
     version: int
     order: Order = strawberry.field(description="The order as it is now.")
-    # The subscribers that receive this event execute each distinct operation on it once.
+    # Its subscribers execute each distinct (operation, caller) on it once (core/streams.py).
     executions: strawberry.Private[SharedExecutions]
 
 
@@ -321,7 +321,7 @@ async def _order_events(info: Info, wanted: OrderFilterFn
                        ) -> AsyncGenerator[OrderStatusEvent, None]:
     """The order events this subscriber may see, from the process's feed: each event parsed, its
     order read and its admins checked once for all subscribers (orders/snapshots.py), and built
-    once, so that each distinct operation executes on it once (core/streams.py)."""
+    once, so that its subscribers share its executions (core/streams.py)."""
     async with order_feed(info.context.resources, _shared_event).subscribe(wanted) as events:
         await wanted.ready(info)
         async for event in events:
@@ -329,18 +329,24 @@ async def _order_events(info: Info, wanted: OrderFilterFn
 
 
 def _shared_event(event: StatusEvent, snapshot: Snapshot) -> OrderStatusEvent:
-    def context(subscriber: Context) -> Context:
-        # No caller in it (what the event shows must not depend on who receives it); the
-        # order's lines and history come from the snapshot, the rest is read once per event.
-        shared = subscriber.detached()
-        shared.orders.lines.prime(event.order_id, snapshot.lines)
-        shared.orders.history.prime(event.order_id, snapshot.history)
-        return shared
+    def prepare(subscriber: Context, shared: bool) -> Context:
+        # Fresh loaders (the event's order as it is now), primed with the snapshot's lines and
+        # history; a shared execution gets a copy of the first subscriber's context.
+        context = subscriber.for_shared_execution() if shared else subscriber
+        context.refresh_loaders()
+        context.orders.lines.prime(event.order_id, snapshot.lines)
+        context.orders.history.prime(event.order_id, snapshot.history)
+        return context
 
     return OrderStatusEvent(status=event.status, previous_status=event.previous_status,
                             at=event.at, version=event.version,
                             order=Order.from_record(snapshot.order),
-                            executions=SharedExecutions(context))
+                            executions=SharedExecutions(_caller, prepare))
+
+
+def _caller(context: Context) -> tuple[int | None, str] | None:
+    # What a resolver under OrderStatusEvent could learn of the caller: see core/streams.py.
+    return context.caller_identity()
 
 
 class OrderFilterFn:
