@@ -10,7 +10,6 @@ the operation bound from the app's settings, and a bound that answers `RATE_LIMI
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any, cast
 
@@ -151,24 +150,21 @@ class GraphQLWebSocket(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> str | bytes:
         """A message, as Strawberry encodes it; a shared execution's `next` (`data`) payload is
-        encoded once for all its subscribers and spliced into each one's message (only its `id`
-        differs): the same bytes for a fraction of the work at 2,000 subscribers."""
+        encoded once per distinct rest of the message (its `id`, mostly "1": once per event)
+        for all its subscribers: the same bytes, without 2,000 encodings of the same data."""
         payload = data.get("payload") if type(data) is dict else None
         shared = payload.get("data") if type(payload) is dict and len(payload) == 1 else None
-        if not isinstance(shared, SharedData):  # errors or extensions: formatted per message
+        if not isinstance(shared, SharedData):  # errors or extensions: encoded per message
             return super().encode_json(data)
-        if shared.encoded is None:
-            encoded = super().encode_json(payload)
-            shared.encoded = encoded if isinstance(encoded, str) else encoded.decode()
         assert isinstance(data, dict)
-        # json.dumps of a dict is its items' encodings joined: the bytes are the same.
-        return "{" + ",".join(
-            f"{json.dumps(key)}:{shared.encoded if key == 'payload' else self._encode(value)}"
-            for key, value in data.items()) + "}"
-
-    def _encode(self, value: object) -> str:
-        encoded = super().encode_json(value)
-        return encoded if isinstance(encoded, str) else encoded.decode()
+        rest = (tuple(data), tuple(value for key, value in data.items() if key != "payload"))
+        try:
+            return shared.encoded[rest]
+        except KeyError:
+            encoded = shared.encoded[rest] = super().encode_json(data)
+            return encoded
+        except TypeError:  # not hashable: not a protocol message we know
+            return super().encode_json(data)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         app = request.scope["app"]

@@ -68,13 +68,14 @@ _Run = asyncio.Future["GraphQLExecutionResult"]
 
 class SharedData(dict[str, Any]):
     """The `data` of a shared execution: one object for all its subscribers, so that the
-    websocket can encode their identical `next` payload once (websocket.py)."""
+    websocket encodes their identical messages once (websocket.py)."""
 
     __slots__ = ("encoded",)
 
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(data)
-        self.encoded: str | None = None
+        # A message's encoding by the rest of it (its id and type), for the one `data` payload.
+        self.encoded: dict[Hashable, str | bytes] = {}
 
 
 class SharedExecutions:

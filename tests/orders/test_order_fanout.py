@@ -74,9 +74,9 @@ class RawSocket:
     def __init__(self, ws: Any, protocol: str) -> None:
         self.ws, self.protocol = ws, protocol
 
-    async def start(self, query: str, variables: dict[str, Any]) -> None:
+    async def start(self, query: str, variables: dict[str, Any], op_id: str = "1") -> None:
         kind = "subscribe" if self.protocol == "graphql-transport-ws" else "start"
-        await self.ws.send(json.dumps({"id": "1", "type": kind, "payload": {
+        await self.ws.send(json.dumps({"id": op_id, "type": kind, "payload": {
             "query": query, "variables": variables}}))
 
     async def frame(self) -> str:
@@ -154,15 +154,16 @@ async def test_shared_results_are_the_bytes_a_subscriber_would_get_alone(
     ]
     protocols = ["graphql-transport-ws", "graphql-ws"]
     async with contextlib.AsyncExitStack() as stack:
-        # Per variant and protocol: two subscribers that share, one that executes alone.
+        # Per variant and protocol: two subscribers that share (operation ids 1 and 7: the
+        # message is encoded once per id), one that executes alone.
         groups: list[list[RawSocket]] = []
         for query, variables in variants:
             for protocol in protocols:
                 group = []
-                for unshared in (False, False, True):
+                for unshared, op_id in ((False, "1"), (False, "7"), (True, "1")):
                     ws = await stack.enter_async_context(
                         raw_socket(live_url, protocol, owner, unshared=unshared))
-                    await ws.start(query, variables)
+                    await ws.start(query, variables, op_id)
                     group.append(ws)
                 groups.append(group)
         await asyncio.sleep(0.5)
@@ -173,8 +174,10 @@ async def test_shared_results_are_the_bytes_a_subscriber_would_get_alone(
     # subscriber executing alone.
     assert work["executions"] == 2 * (len(variants) + len(groups))
     for group in frames:
-        alone = group[-1]
-        assert all(shared == alone for shared in group[:-1])  # byte for byte
+        one, seven, alone = group
+        assert one == alone  # byte for byte
+        assert [f.replace('"id":"7"', '"id":"1"', 1) for f in seven] == alone
+        assert all('"id":"7"' in f for f in seven)
     payloads = [json.loads(frames[2 * i][0][0])["payload"] for i in range(len(variants))]
     brief, full, failed, renamed, deep, plain = payloads
     assert brief == {"data": {"orderStatusChanged": {"s": "PAID"}}}
