@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -44,6 +45,7 @@ class Context:
     _operations: int = 0
     _user: User | None = None
     _user_loaded: bool = False
+    _identity: tuple[int | None, str] | None = None  # caller_identity(), made once per read
 
     @property
     def anonymous(self) -> bool:
@@ -70,6 +72,8 @@ class Context:
                     raise Unauthenticated("This account no longer exists or is disabled.")
                 self._user = user
             self._user_loaded = True
+            self._identity = (None, "anonymous") if self._user is None else (
+                self._user.id, self._user.role)
         return self._user
 
     @cached_property
@@ -112,9 +116,23 @@ class Context:
         self.views.clear()
         self.refresh_loaders()
 
+    def caller_identity(self) -> tuple[int | None, str] | None:
+        """The caller as resolvers see it through `user()`: (id, role), (None, "anonymous"), or
+        None while not read yet. Subscribers with equal identities share an order event's
+        execution (core/streams.py)."""
+        return self._identity
+
+    def for_shared_execution(self) -> Context:
+        """A copy with the same caller (token, claims, loaded user, connection parameters) for
+        an execution many subscribers share: its loaders are its own, this context's are left
+        alone."""
+        twin = copy.copy(self)
+        twin.refresh_loaders()
+        return twin
+
     def forget_user(self) -> None:
         """Read the caller again on next use (their role may have changed since)."""
-        self._user, self._user_loaded = None, False
+        self._user, self._user_loaded, self._identity = None, False, None
 
     def refresh_loaders(self) -> None:
         """Drop what this context has loaded (a long-lived subscription re-reads after a change)."""

@@ -17,8 +17,10 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import Info
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import ExecutionContext, PreExecutionError
+from strawberry.utils.await_maybe import await_maybe
 
 from graphql_api.accounts.management import AccountManagementMutation, AccountManagementQuery
 from graphql_api.accounts.types import AccountsMutation, AccountsQuery, resolve_user_node
@@ -44,7 +46,7 @@ from graphql_api.core.ids import decode_pk, from_global_id
 from graphql_api.core.models import utcnow
 from graphql_api.core.scalars import Node
 from graphql_api.core.settings import Settings
-from graphql_api.core.streams import until
+from graphql_api.core.streams import SharedEventExecutor, until
 from graphql_api.orders.types import (
     OrderMutation,
     OrderQueryMixin,
@@ -113,8 +115,56 @@ class OperationScope(SchemaExtension):
         yield
 
 
+class _NoHooks:
+    """A stream result's hooks when no extension has any."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+_NO_HOOKS = _NoHooks()
+
+
+class ExtensionsRunner(SchemaExtensionsRunner):
+    """Strawberry's runner, minus its per-result work for hooks no extension has. Each result of
+    a subscription asks every extension for `get_results` and opens an `on_stream_result`
+    context with each: ~0.1 ms per delivery, a fifth of an event's fan-out to 2,000
+    subscribers, for extensions of which none implements either."""
+
+    def __init__(self, execution_context: ExecutionContext,
+                 extensions: list[SchemaExtension] | None = None) -> None:
+        super().__init__(execution_context, extensions)
+        self._with_results = [e for e in self.extensions
+                              if type(e).get_results is not SchemaExtension.get_results]
+        self._stream_hooks = any(type(e).on_stream_result is not SchemaExtension.on_stream_result
+                                 for e in self.extensions)
+
+    def on_stream_result(self, result: Any) -> Any:
+        return super().on_stream_result(result) if self._stream_hooks else _NO_HOOKS
+
+    async def get_extensions_results(self, ctx: ExecutionContext) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for extension in self._with_results:
+            data.update(await await_maybe(extension.get_results()))
+        data.update(ctx.extensions_results)
+        return data
+
+
 class Schema(strawberry.Schema):
     max_tokens = 2000  # set from settings in build_schema
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Strawberry's executor, except that an order event is executed once per distinct
+        # operation for all its subscribers, not once per subscriber (core/streams.py).
+        kwargs.setdefault("execution_context_class", SharedEventExecutor)
+        super().__init__(*args, **kwargs)
+
+    def create_extensions_runner(self, execution_context: ExecutionContext,
+                                 extensions: list[SchemaExtension]) -> SchemaExtensionsRunner:
+        return ExtensionsRunner(execution_context, extensions)
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Silent: ErrorPolicy logs the unexpected errors; expected ones are not log noise."""

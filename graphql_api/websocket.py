@@ -38,6 +38,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graphql_api.accounts.cookies import ACCESS_COOKIE, origin_allowed, trusted_origins
 from graphql_api.context import Context, bearer_token
 from graphql_api.core.errors import ApiError, RateLimited, Unauthenticated
+from graphql_api.core.streams import SharedData
 
 
 def _malformed(message: object, start_type: str) -> str | None:
@@ -146,6 +147,26 @@ class GraphQLWebSocket(GraphQL[Context, None]):
             keep_alive_interval=15,
             allowed_origins=allowed_origins,
         )
+
+    def encode_json(self, data: object) -> str | bytes:
+        """A message, as Strawberry encodes it; a shared execution's `next` (`data`) payload is
+        encoded once per distinct rest of the message (its `id`, mostly "1": once per event)
+        for all its subscribers: the same bytes, without 2,000 encodings of the same data."""
+        # Both protocols' data messages: {id, type, payload}, in one order or the other.
+        payload = data.get("payload") if (type(data) is dict and len(data) == 3 and "id" in data
+                                          and "type" in data) else None
+        shared = payload.get("data") if type(payload) is dict and len(payload) == 1 else None
+        if not isinstance(shared, SharedData):  # errors or extensions: encoded per message
+            return super().encode_json(data)
+        assert isinstance(data, dict)
+        rest = (tuple(data), data.get("id"), data.get("type"))
+        try:
+            return shared.encoded[rest]
+        except KeyError:
+            encoded = shared.encoded[rest] = super().encode_json(data)
+            return encoded
+        except TypeError:  # an id that is not a string: not a message we know
+            return super().encode_json(data)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         app = request.scope["app"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.types import Info
@@ -13,10 +14,11 @@ from graphql_api.accounts.permissions import require_admin, require_user
 from graphql_api.accounts.types import UserType
 from graphql_api.catalog.types import Product
 from graphql_api.core.errors import BadUserInput, ErrorCode, NotFound, UserError, UserInputError
-from graphql_api.core.events import ORDER_STATUS_CHANGED, PRODUCT_CHANGED, channel
+from graphql_api.core.events import ORDER_STATUS_CHANGED, PRODUCT_CHANGED
 from graphql_api.core.ids import decode_pk, to_global_id
 from graphql_api.core.pagination import Connection, PageArgs, to_connection
 from graphql_api.core.scalars import Money, Node
+from graphql_api.core.streams import SharedExecutions
 from graphql_api.orders import addresses, lifecycle, service
 from graphql_api.orders.service import (
     OrderLineRecord,
@@ -26,7 +28,10 @@ from graphql_api.orders.service import (
     StatusChangeRecord,
     StatusEvent,
 )
-from graphql_api.orders.snapshots import order_snapshots, role_checks
+from graphql_api.orders.snapshots import Snapshot, order_feed
+
+if TYPE_CHECKING:
+    from graphql_api.context import Context
 
 OrderStatus = strawberry.enum(lifecycle.OrderStatus, name="OrderStatus", description=(
     "PENDING -> PAID | CANCELLED; PAID -> SHIPPED | CANCELLED | REFUNDED; SHIPPED -> DELIVERED; "
@@ -308,36 +313,48 @@ class OrderStatusEvent:
     at: datetime
     version: int
     order: Order = strawberry.field(description="The order as it is now.")
+    # Its subscribers execute each distinct (operation, caller) on it once (core/streams.py).
+    executions: strawberry.Private[SharedExecutions]
 
 
 async def _order_events(info: Info, wanted: OrderFilterFn
                        ) -> AsyncGenerator[OrderStatusEvent, None]:
-    """Order events from pub/sub that `wanted` keeps, each with the order read once per process
-    (however many subscribers it has) and handed to this subscriber's loaders."""
-    ctx = info.context
-    snapshots = order_snapshots(ctx.resources)
-    async with ctx.resources.pubsub.subscribe(channel(ORDER_STATUS_CHANGED)) as messages:
+    """The order events this subscriber may see, from the process's feed: each event parsed, its
+    order read and its admins checked once for all subscribers (orders/snapshots.py), and built
+    once, so that its subscribers share its executions (core/streams.py)."""
+    async with order_feed(info.context.resources, _shared_event).subscribe(wanted) as events:
         await wanted.ready(info)
-        async for message in messages:
-            event = StatusEvent.from_json(message)
-            if not await wanted(info, event):
-                continue
-            snapshot = await snapshots.get(event.order_id, event.version)
-            if snapshot is None:
-                continue
-            ctx.refresh_loaders()
-            ctx.orders.lines.prime(event.order_id, snapshot.lines)
-            ctx.orders.history.prime(event.order_id, snapshot.history)
-            yield OrderStatusEvent(status=event.status, previous_status=event.previous_status,
-                                   at=event.at, version=event.version,
-                                   order=Order.from_record(snapshot.order))
+        async for event in events:
+            yield event
+
+
+def _shared_event(event: StatusEvent, snapshot: Snapshot) -> OrderStatusEvent:
+    def prepare(subscriber: Context, shared: bool) -> Context:
+        # Fresh loaders (the event's order as it is now), primed with the snapshot's lines and
+        # history; a shared execution gets a copy of the first subscriber's context.
+        context = subscriber.for_shared_execution() if shared else subscriber
+        context.refresh_loaders()
+        context.orders.lines.prime(event.order_id, snapshot.lines)
+        context.orders.history.prime(event.order_id, snapshot.history)
+        return context
+
+    return OrderStatusEvent(status=event.status, previous_status=event.previous_status,
+                            at=event.at, version=event.version,
+                            order=Order.from_record(snapshot.order),
+                            executions=SharedExecutions(_caller, prepare))
+
+
+def _caller(context: Context) -> tuple[int | None, str] | None:
+    # What a resolver under OrderStatusEvent could learn of the caller: see core/streams.py.
+    return context.caller_identity()
 
 
 class OrderFilterFn:
     """Which events a subscription delivers, and whether the caller may still see them."""
 
     def __init__(self, user: User, order_id: int | None) -> None:
-        self.user, self.order_id = user, order_id
+        assert user.id is not None
+        self.user_id, self.order_id = user.id, order_id
         self.as_admin = Role(user.role).is_admin
 
     async def ready(self, info: Info) -> None:
@@ -345,17 +362,14 @@ class OrderFilterFn:
         if self.order_id is not None and await visible_order(info, self.order_id) is None:
             raise NotFound("Order not found.")
 
-    async def __call__(self, info: Info, event: StatusEvent) -> bool:
+    def verdict(self, event: StatusEvent) -> bool | None:
         if self.order_id is not None and event.order_id != self.order_id:
             return False
-        if event.user_id == self.user.id:
+        if event.user_id == self.user_id:
             return True
-        if not self.as_admin:
-            return False
-        # Seeing other people's orders rests on the admin role: check it is still held.
-        assert self.user.id is not None
-        return await role_checks(info.context.resources).is_admin(
-            self.user.id, event.order_id, event.version)
+        # Seeing other people's orders rests on the admin role: the feed checks it is still
+        # held, as of each event (None: "if still an admin").
+        return None if self.as_admin else False
 
 
 @strawberry.type
