@@ -39,7 +39,7 @@ from graphql_api.catalog.types import (
     resolve_category_node,
     resolve_product_node,
 )
-from graphql_api.core.error_policy import ErrorPolicy
+from graphql_api.core.error_policy import ErrorPolicy, policed
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.events import PRODUCT_CHANGED, channel
 from graphql_api.core.ids import decode_pk, from_global_id
@@ -155,6 +155,7 @@ class ExtensionsRunner(SchemaExtensionsRunner):
 
 class Schema(strawberry.Schema):
     max_tokens = 2000  # set from settings in build_schema
+    hide_suggestions = True  # likewise: no "Did you mean" without introspection
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Strawberry's executor, except that an order event is executed once per distinct
@@ -171,8 +172,9 @@ class Schema(strawberry.Schema):
 
     async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
         """Websocket operations; a subscription opened with a token ends when the token does."""
-        source = _errors_as_results(await super().stream(query, *args, **kwargs))
         context = kwargs.get("context_value")
+        source = _errors_as_results(await super().stream(query, *args, **kwargs),
+                                    self.hide_suggestions, getattr(context, "request_id", None))
         if getattr(context, "token", None) is None or not _is_subscription(
             query, kwargs.get("operation_name"), self.max_tokens
         ):
@@ -185,16 +187,24 @@ class Schema(strawberry.Schema):
                      lambda: Unauthenticated("The access token has expired: reconnect with a new one."))
 
 
-async def _errors_as_results(source: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
-    """A parse-stage error (a syntax error, too many tokens) as the operation's error result.
+async def _errors_as_results(source: AsyncGenerator[Any, None], hide_suggestions: bool,
+                             request_id: str | None) -> AsyncGenerator[Any, None]:
+    """Each result of a websocket operation with its errors policed, as ErrorPolicy does once
+    for an HTTP request: its `on_operation` spans a whole subscription, so it never sees the
+    results of the events, and an unexpected error in one would reach the client unmasked.
 
-    On the execute path Strawberry turns these into results; on the stream path they escape
+    A parse-stage error (a syntax error, too many tokens) becomes the operation's error result:
+    on the execute path Strawberry turns these into results; on the stream path they escape
     from its prepare step (the ParserCache and token-limit hooks raise outside its `try`), and
     the websocket handler would end the operation with a bare `complete` and a traceback.
     ErrorPolicy has given the error its code by then.
     """
     try:
         async for result in source:
+            if result.errors:
+                # The list is this subscriber's own, even for a shared execution (streams.py).
+                result.errors[:] = [policed(e, hide_suggestions=hide_suggestions,
+                                            request_id=request_id) for e in result.errors]
             yield result
     except GraphQLError as error:
         yield PreExecutionError(data=None, errors=[error])
@@ -231,4 +241,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
     schema.max_tokens = settings.max_tokens
+    schema.hide_suggestions = not settings.introspection_enabled
     return schema

@@ -58,29 +58,34 @@ class ErrorPolicy(SchemaExtension):
             pre[:] = [self._process(e) for e in pre]
 
     def _process(self, error: GraphQLError) -> GraphQLError:
-        if error.extensions and "code" in error.extensions and (
-            error.extensions["code"] != "GRAPHQL_VALIDATION_FAILED"
-        ):
-            return error
-        original = error.original_error
-        if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
-            return GraphQLError(error.message, error.nodes, error.source, error.positions,
-                                error.path, original, extensions=original.extensions)
-        code = _code_for_unexpected(error)
-        if code is not None:
-            # In place: a parse failure's result holds this very error object.
-            error.extensions = {**(error.extensions or {}), "code": code}
-            if self.hide_suggestions:
-                error.message = _SUGGESTION.sub("", error.message)
-            return error
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        log.error("unexpected error (request %s) at %s", request_id, error.path,
-                  exc_info=original)
-        return GraphQLError(
-            "Internal server error.",
-            error.nodes,
-            error.source,
-            error.positions,
-            error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-        )
+        return policed(error, hide_suggestions=self.hide_suggestions,
+                       request_id=getattr(self.execution_context.context, "request_id", None))
+
+
+def policed(error: GraphQLError, *, hide_suggestions: bool, request_id: str | None) -> GraphQLError:
+    """The error as a client may see it: with its code, or masked (and logged) if unexpected."""
+    if error.extensions and "code" in error.extensions and (
+        error.extensions["code"] != "GRAPHQL_VALIDATION_FAILED"
+    ):
+        return error
+    original = error.original_error
+    if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+        return GraphQLError(error.message, error.nodes, error.source, error.positions,
+                            error.path, original, extensions=original.extensions)
+    code = _code_for_unexpected(error)
+    if code is not None:
+        # In place: a parse failure's result holds this very error object.
+        error.extensions = {**(error.extensions or {}), "code": code}
+        if hide_suggestions:
+            error.message = _SUGGESTION.sub("", error.message)
+        return error
+    log.error("unexpected error (request %s) at %s", request_id, error.path,
+              exc_info=original)
+    return GraphQLError(
+        "Internal server error.",
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )

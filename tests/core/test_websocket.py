@@ -122,3 +122,36 @@ async def test_subscription_ends_when_its_access_token_expires(
         late = await _recv(ws)
         assert late["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert (await _recv(ws)) == {"id": "2", "type": "complete"}
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_unexpected_errors_in_a_subscription_event_are_masked_and_logged(
+        gql: Any, admin_token: str, live_url: str, protocol: str,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # A resolver failing mid-stream cannot be caused on demand; a patched price rule stands in.
+    from graphql_api.catalog import pricing
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    product_id = await _create_product(gql, admin_token)
+    async with websockets.connect(f"ws://{live_url}/graphql", subprotocols=[protocol]) as ws:
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"Authorization": f"Bearer {admin_token}"}}))
+        assert (await _recv(ws))["type"] == "connection_ack"
+        start = "subscribe" if protocol == "graphql-transport-ws" else "start"
+        query = "subscription($id: ID!) { productChanged(id: $id) { id salePrice { amount } } }"
+        await ws.send(json.dumps({"id": "1", "type": start,
+                                  "payload": {"query": query, "variables": {"id": product_id}}}))
+        await asyncio.sleep(0.3)  # let the subscription reach pub/sub before the write
+        monkeypatch.setattr(pricing, "sale_price", broken)
+        await gql.data(UPDATE, {"id": product_id, "input": {"stock": 4}}, admin_token)
+        message = await _recv(ws)
+    assert message["type"] in ("next", "data"), message
+    error = message["payload"]["errors"][0]
+    assert error["message"] == "Internal server error.", message
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert error["path"] == ["productChanged", "salePrice"]
+    assert "hunter2" not in json.dumps(message)
+    assert any("hunter2" in (r.exc_text or "") or "hunter2" in str(r.exc_info)
+               for r in caplog.records)
