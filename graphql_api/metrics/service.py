@@ -47,8 +47,12 @@ class Measure(StrEnum):
 
 
 def money(amount: int) -> Decimal:
-    """Rollup units as a currency amount: cents when exact at cents, else up to four decimals."""
-    value = Decimal(amount).scaleb(-4)
+    """Rollup units as a currency amount."""
+    return shown(Decimal(amount).scaleb(-4))
+
+
+def shown(value: Decimal) -> Decimal:
+    """An amount to the cent when it is exact at cents, else with its (up to four) decimals."""
     cents = value.quantize(CENT)
     return cents if cents == value else value.normalize()
 

@@ -170,7 +170,7 @@ class SalesLine:
     def from_record(cls, r: service.LineRecord) -> SalesLine:
         return cls(id=strawberry.ID(str(r.id)), source=r.source.upper(), invoice=r.invoice,
                    stock_code=r.stock_code, description=r.description, quantity=r.quantity,
-                   unit_price=Money(amount=r.unit_price, currency=CURRENCY),
+                   unit_price=Money(amount=service.shown(r.unit_price), currency=CURRENCY),
                    line_total=_money(amount_of(r.quantity, r.unit_price)),
                    invoice_date=r.invoice_date, customer_id=r.customer_id, country=r.country,
                    is_return=r.is_return)
