@@ -4,6 +4,7 @@ KPIs of a random range and country compared with sums over the fact table."""
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -96,7 +97,7 @@ async def test_rollups_equal_the_facts(resources: Resources, lines: list[ledger.
                                        length: int | None, country: str | None) -> None:
     await clear_sales(resources)
     bounds = sorted({0, len(lines), *(min(c, len(lines)) for c in cuts)})
-    batches = [lines[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    batches = [lines[a:b] for a, b in itertools.pairwise(bounds)]
     batches.append(lines[:again])  # a re-import of a prefix adds nothing
     for batch in reversed(batches):  # later lines first: earlier ones arrive late
         async with resources.db.engine.begin() as conn:
