@@ -33,18 +33,19 @@ class SalesLine(SQLModel, table=True):
 
     __tablename__ = "sales_line"
     __table_args__ = (
-        # The natural key: importing a file again, or a line listed twice, adds nothing.
-        UniqueConstraint("source", "invoice", "stock_code", "quantity", "unit_price", "is_return",
+        # The natural key: importing a file again, or a line listed twice, adds nothing. Invoice
+        # first, so it is also the index of the ledger's look-ups by invoice. Few indexes on
+        # purpose: each costs the import on every line (the transaction list filters by country
+        # or customer along the date index).
+        UniqueConstraint("invoice", "stock_code", "source", "quantity", "unit_price", "is_return",
                          name="uq_sales_line"),
         Index("ix_sales_line_date", "invoice_date", "id"),
-        Index("ix_sales_line_country_date", "country", "invoice_date", "id"),
-        Index("ix_sales_line_customer", "customer_id", "invoice_date", "id"),
         Index("ix_sales_line_stock_code", "stock_code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(sa_column=Column(String(8), nullable=False))  # import | order
-    invoice: str = Field(sa_column=Column(String(32), nullable=False, index=True))
+    invoice: str = Field(sa_column=Column(String(32), nullable=False))
     stock_code: str = Field(sa_column=Column(String(64), nullable=False))
     description: str = Field(sa_column=Column(String(255), nullable=False))
     product_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))

@@ -34,15 +34,12 @@ def upgrade() -> None:
     sa.Column('country', sa.String(length=64), nullable=False),
     sa.Column('is_return', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('source', 'invoice', 'stock_code', 'quantity', 'unit_price', 'is_return',
+    sa.UniqueConstraint('invoice', 'stock_code', 'source', 'quantity', 'unit_price', 'is_return',
                         name='uq_sales_line')
     )
     with op.batch_alter_table('sales_line', schema=None) as batch_op:
-        batch_op.create_index('ix_sales_line_country_date', ['country', 'invoice_date', 'id'], unique=False)
-        batch_op.create_index('ix_sales_line_customer', ['customer_id', 'invoice_date', 'id'], unique=False)
         batch_op.create_index('ix_sales_line_date', ['invoice_date', 'id'], unique=False)
         batch_op.create_index('ix_sales_line_stock_code', ['stock_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_sales_line_invoice'), ['invoice'], unique=False)
 
     op.create_table('sales_daily_country',
     sa.Column('day', sa.Date(), nullable=False),
@@ -89,9 +86,6 @@ def downgrade() -> None:
     op.drop_table('sales_daily')
     op.drop_table('sales_daily_country')
     with op.batch_alter_table('sales_line', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_sales_line_invoice'))
         batch_op.drop_index('ix_sales_line_stock_code')
         batch_op.drop_index('ix_sales_line_date')
-        batch_op.drop_index('ix_sales_line_customer')
-        batch_op.drop_index('ix_sales_line_country_date')
     op.drop_table('sales_line')
