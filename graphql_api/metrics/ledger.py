@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pycountry
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -25,6 +25,7 @@ from graphql_api.metrics.models import (
     SalesDailyCountry,
     SalesLine,
     SalesOrder,
+    SalesVersion,
 )
 
 Executor = AsyncSession | AsyncConnection
@@ -34,6 +35,7 @@ daily_country_table: Table = SalesDailyCountry.__table__  # type: ignore[attr-de
 daily_table: Table = SalesDaily.__table__  # type: ignore[attr-defined]
 orders_table: Table = SalesOrder.__table__  # type: ignore[attr-defined]
 customers_table: Table = SalesCustomerDay.__table__  # type: ignore[attr-defined]
+version_table: Table = SalesVersion.__table__  # type: ignore[attr-defined]
 
 _CHUNK = 1000  # rows per execute (and IN list)
 
@@ -112,7 +114,15 @@ async def record(executor: Executor, lines: list[NewLine]) -> int:
                                   row.customer_id, row.country, row.is_return))
     if stored:
         await _roll_up(executor, dialect, stored)
+        await bump_version(executor)
     return len(stored)
+
+
+async def bump_version(executor: Executor) -> None:
+    """Retire every cached metric (see SalesVersion); last in the transaction, as the row is a
+    point of contention between concurrent writers."""
+    await executor.execute(update(version_table).where(version_table.c.id == 1)
+                           .values(version=version_table.c.version + 1))
 
 
 def _values(line: NewLine) -> dict[str, Any]:

@@ -106,3 +106,14 @@ class SalesCustomerDay(SQLModel, table=True):
     day: date = Field(sa_column=Column(Date, primary_key=True))
     country: str = Field(sa_column=Column(String(64), primary_key=True))
     customer_id: str = Field(sa_column=Column(String(32), primary_key=True))
+
+
+class SalesVersion(SQLModel, table=True):
+    """One row counting the writes that added sales lines: cached metrics are keyed by it, so
+    the first new sale (from any process, the import command included) retires them all.
+    Bumped in the writing transaction, so a reader never sees new facts under an old version."""
+
+    __tablename__ = "sales_version"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))

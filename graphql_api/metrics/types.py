@@ -1,5 +1,5 @@
 """GraphQL surface of the metrics: `metrics { kpis series topCountries country topProducts
-transactions }`, for admins only; thin over metrics/service.py."""
+transactions }`, for admins only; thin over metrics/reads.py (cached) and service.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from graphql_api.accounts.permissions import require_admin
 from graphql_api.core.errors import BadUserInput
 from graphql_api.core.pagination import Connection, PageArgs, to_connection
 from graphql_api.core.scalars import Money
-from graphql_api.metrics import periods, service
+from graphql_api.metrics import periods, reads, service
 from graphql_api.metrics.ledger import amount_of
 from graphql_api.metrics.periods import DayRange, day_range, midnight
 
@@ -84,8 +84,8 @@ class Kpis:
 
 
 async def _kpis(info: Info, span: DayRange, country: str | None) -> Kpis:
-    async with info.context.resources.db.read() as conn:
-        return Kpis.of(await service.totals(conn, span, country), span, country)
+    totals = await reads.totals(info.context.resources, span, country)
+    return Kpis.of(totals, span, country)
 
 
 @strawberry.type
@@ -96,8 +96,7 @@ class SeriesPoint:
 
 async def _series(info: Info, metric: service.SeriesMetric, granularity: periods.Granularity,
                   span: DayRange, country: str | None) -> list[SeriesPoint]:
-    async with info.context.resources.db.read() as conn:
-        points = await service.series(conn, metric, granularity, span, country)
+    points = await reads.series(info.context.resources, metric, granularity, span, country)
     return [SeriesPoint(period_start=midnight(day), value=value) for day, value in points]
 
 
@@ -124,8 +123,7 @@ class ProductSales:
 
 async def _top_products(info: Info, by: service.Measure, limit: int, span: DayRange,
                         country: str | None) -> list[ProductSales]:
-    async with info.context.resources.db.read() as conn:
-        rows = await service.top_products(conn, by, _limit(limit), span, country)
+    rows = await reads.top_products(info.context.resources, by, _limit(limit), span, country)
     return [ProductSales(stock_code=r.key, description=r.description, revenue=_money(r.revenue),
                          units_sold=r.units, orders=r.orders, share=r.share) for r in rows]
 
@@ -215,8 +213,8 @@ class Metrics:
     @strawberry.field
     async def top_countries(self, info: Info, by: SalesMeasure = service.Measure.REVENUE,  # type: ignore[valid-type]
                             limit: int = 10, range: DateRange | None = None) -> list[CountrySales]:
-        async with info.context.resources.db.read() as conn:
-            rows = await service.top_countries(conn, service.Measure(by), _limit(limit), _span(range))
+        rows = await reads.top_countries(info.context.resources, service.Measure(by), _limit(limit),
+                                         _span(range))
         return [CountrySales(country=r.key, revenue=_money(r.revenue), units_sold=r.units,
                              orders=r.orders, share=r.share) for r in rows]
 

@@ -76,9 +76,16 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('day', 'country', 'customer_id')
     )
+    version = op.create_table('sales_version',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.bulk_insert(version, [{'id': 1, 'version': 0}])
 
 
 def downgrade() -> None:
+    op.drop_table('sales_version')
     op.drop_table('sales_customer_day')
     with op.batch_alter_table('sales_order', schema=None) as batch_op:
         batch_op.drop_index('ix_sales_order_day_country')

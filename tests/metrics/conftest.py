@@ -15,3 +15,4 @@ async def clear_sales(resources: Resources) -> None:
     async with resources.db.engine.begin() as conn:
         for table in TABLES:
             await conn.execute(delete(table))
+        await ledger.bump_version(conn)  # cached metrics of the old facts are gone too

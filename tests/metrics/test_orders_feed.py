@@ -71,3 +71,22 @@ async def test_cancelled_after_and_before_payment(gql: Any, admin_token: str,
     assert Decimal(kpis["grossSales"]["amount"]) == Decimal("9.98")
     assert Decimal(kpis["revenue"]["amount"]) == 0
     assert kpis["orders"] == 1
+
+
+async def test_answers_are_cached_until_a_new_sale(gql: Any, admin_token: str,
+                                                   resources: Resources,
+                                                   count_statements: Any) -> None:
+    await clear_sales(resources)
+    product = await new_product(gql, admin_token, stock=50, price="2.00")
+    _, _, token = await make_user(resources)
+    first = await buy(gql, token, product)
+    await move(gql, admin_token, first["id"], "PAID")
+    assert (await _today(gql, admin_token))["orders"] == 1
+    with count_statements() as counter:
+        assert (await _today(gql, admin_token))["orders"] == 1
+    # The caller's role and the sales version: the KPIs themselves come from the cache.
+    sales = [s for s in counter.statements if "sales_" in s]
+    assert len(sales) == 1 and "sales_version" in sales[0]
+    second = await buy(gql, token, product)
+    await move(gql, admin_token, second["id"], "PAID")  # a new sale retires the cached answer
+    assert (await _today(gql, admin_token))["orders"] == 2
