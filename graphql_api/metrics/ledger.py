@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pycountry
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -100,22 +100,65 @@ async def record(executor: Executor, lines: list[NewLine]) -> int:
     if not lines:
         return 0
     dialect = dialect_of(executor)
-    insert = insert_for(lines_table, dialect).on_conflict_do_nothing().returning(
-        lines_table.c.id, lines_table.c.invoice, lines_table.c.stock_code, lines_table.c.quantity,
-        lines_table.c.unit_price, lines_table.c.invoice_date, lines_table.c.customer_id,
-        lines_table.c.country, lines_table.c.is_return)
-    stored: list[_Stored] = []
-    # executemany: SQLAlchemy batches it into multi-row INSERTs (insertmanyvalues) from one
-    # cached compilation; `.values(rows)` would compile thousands of parameters per call.
-    for chunk in _chunks([_values(line) for line in lines]):
-        for row in await executor.execute(insert, chunk):
-            stored.append(_Stored(row.id, row.invoice, row.stock_code, row.quantity,
-                                  Decimal(row.unit_price), row.invoice_date.date(),
-                                  row.customer_id, row.country, row.is_return))
+    if dialect == "postgresql" and len(lines) >= COPY_FROM:
+        stored = await _insert_by_copy(executor, lines)
+    else:
+        stored = await _insert(executor, dialect, lines)
     if stored:
         await _roll_up(executor, dialect, stored)
         await bump_version(executor)
     return len(stored)
+
+
+_RETURNED = ("id", "invoice", "stock_code", "quantity", "unit_price", "invoice_date", "customer_id",
+             "country", "is_return")
+_COPIED = ("source", "invoice", "stock_code", "description", "product_id", "quantity", "unit_price",
+           "invoice_date", "customer_id", "country", "is_return")
+COPY_FROM = 200  # lines: from here on PostgreSQL's COPY beats bound parameters (import batches)
+
+
+def _stored(row: Any) -> _Stored:
+    return _Stored(row[0], row[1], row[2], row[3], Decimal(row[4]), row[5].date(), row[6], row[7],
+                   row[8])
+
+
+async def _insert(executor: Executor, dialect: str, lines: list[NewLine]) -> list[_Stored]:
+    insert = insert_for(lines_table, dialect).on_conflict_do_nothing().returning(
+        *(lines_table.c[name] for name in _RETURNED))
+    stored: list[_Stored] = []
+    # executemany: SQLAlchemy batches it into multi-row INSERTs (insertmanyvalues) from one
+    # cached compilation; `.values(rows)` would compile thousands of parameters per call.
+    for chunk in _chunks([_values(line) for line in lines]):
+        stored += [_stored(row) for row in await executor.execute(insert, chunk)]
+    return stored
+
+
+async def _insert_by_copy(executor: Executor, lines: list[NewLine]) -> list[_Stored]:
+    """COPY the batch into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO
+    NOTHING: binary COPY skips per-parameter work on both ends (the import's hot path)."""
+    conn = executor if isinstance(executor, AsyncConnection) else await executor.connection()
+    # SQLAlchemy opens the transaction lazily, at its first statement: make sure it has, so the
+    # driver-level statements below run inside it.
+    await conn.execute(text("SELECT 1"))
+    pg = (await conn.get_raw_connection()).driver_connection
+    assert pg is not None
+    await pg.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS sales_line_incoming (source varchar(8), "
+        "invoice varchar(32), stock_code varchar(64), description varchar(255), "
+        "product_id integer, quantity integer, unit_price numeric(14, 4), "
+        "invoice_date timestamptz, customer_id varchar(32), country varchar(64), "
+        "is_return boolean) ON COMMIT DELETE ROWS")
+    await pg.execute("TRUNCATE sales_line_incoming")
+    await pg.copy_records_to_table(
+        "sales_line_incoming", columns=_COPIED,
+        records=[(x.source, x.invoice, x.stock_code, x.description, x.product_id, x.quantity,
+                  x.unit_price, x.invoice_date, x.customer_id, x.country, x.is_return)
+                 for x in lines])
+    columns = ", ".join(_COPIED)
+    rows = await pg.fetch(
+        f"INSERT INTO sales_line ({columns}) SELECT {columns} FROM sales_line_incoming "  # noqa: S608 (constant names)
+        f"ON CONFLICT DO NOTHING RETURNING {', '.join(_RETURNED)}")
+    return [_stored(row) for row in rows]
 
 
 async def bump_version(executor: Executor) -> None:

@@ -20,6 +20,8 @@ from graphql_api.metrics.models import AMOUNT_SCALE
 from graphql_api.metrics.periods import DayRange
 from tests.metrics.conftest import clear_sales
 
+COPY_FROM = ledger.COPY_FROM
+
 START = datetime(2030, 1, 1, tzinfo=UTC)
 COUNTRIES = ["France", "Japan", "Peru"]
 
@@ -91,11 +93,23 @@ async def _stored(resources: Resources) -> tuple[list[Any], dict[str, Any]]:
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(lines=st.lists(sales_lines(), max_size=40), cuts=st.lists(st.integers(0, 40), max_size=4),
        again=st.integers(0, 40), start=st.none() | st.integers(-1, 10),
-       length=st.none() | st.integers(0, 10), country=st.none() | st.sampled_from(COUNTRIES))
+       length=st.none() | st.integers(0, 10), country=st.none() | st.sampled_from(COUNTRIES),
+       by_copy=st.booleans())
 async def test_rollups_equal_the_facts(resources: Resources, lines: list[ledger.NewLine],
                                        cuts: list[int], again: int, start: int | None,
-                                       length: int | None, country: str | None) -> None:
+                                       length: int | None, country: str | None,
+                                       by_copy: bool) -> None:
     await clear_sales(resources)
+    # PostgreSQL inserts big batches by COPY, small ones with parameters: both are drawn.
+    ledger.COPY_FROM = 1 if by_copy else 10**9
+    try:
+        await _check(resources, lines, cuts, again, start, length, country)
+    finally:
+        ledger.COPY_FROM = COPY_FROM
+
+
+async def _check(resources: Resources, lines: list[ledger.NewLine], cuts: list[int], again: int,
+                 start: int | None, length: int | None, country: str | None) -> None:
     bounds = sorted({0, len(lines), *(min(c, len(lines)) for c in cuts)})
     batches = [lines[a:b] for a, b in itertools.pairwise(bounds)]
     batches.append(lines[:again])  # a re-import of a prefix adds nothing
