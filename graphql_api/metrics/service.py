@@ -106,8 +106,9 @@ async def totals(conn: AsyncConnection, span: DayRange, country: str | None = No
     money_part = select(func.coalesce(func.sum(d.c.gross), 0), func.coalesce(func.sum(d.c.returns), 0),
                         func.coalesce(func.sum(d.c.units), 0)).where(*_where(d, span, country))
     orders = select(func.count()).select_from(o).where(*_where(o, span, country)).scalar_subquery()
-    customers = (select(func.count(func.distinct(c.c.customer_id)))
-                 .where(*_where(c, span, country)).scalar_subquery())
+    # DISTINCT in a subquery: PostgreSQL hashes it, where COUNT(DISTINCT) sorts (twice as slow).
+    known = select(c.c.customer_id).where(*_where(c, span, country)).distinct().subquery()
+    customers = select(func.count()).select_from(known).scalar_subquery()
     row = (await conn.execute(money_part.add_columns(orders, customers))).one()
     return Totals(*(int(v) for v in row))
 
@@ -145,8 +146,10 @@ async def series(conn: AsyncConnection, metric: SeriesMetric, granularity: Granu
     if metric is SeriesMetric.CUSTOMERS:  # distinct per period: grouped in SQL
         c = customers_table
         period = sql_period_start(c.c.day, granularity, dialect_of(conn)).label("period")
-        stmt: Select[Any] = (select(period, func.count(func.distinct(c.c.customer_id)))
-                             .where(*_where(c, closed, country)).group_by(period))
+        pairs = (select(period, c.c.customer_id).where(*_where(c, closed, country))
+                 .distinct().subquery())
+        stmt: Select[Any] = (select(pairs.c.period, func.count())
+                             .group_by(pairs.c.period))
         for start, count in await conn.execute(stmt):
             values[_as_date(start)] = Decimal(count)
         return list(values.items())
