@@ -1,5 +1,5 @@
 """`graphql-api` / `python -m graphql_api`: serve, migrate, seed, reindex, sync, create-admin,
-export-schema, worker, playground-assets."""
+export-schema, worker, playground-assets, import-transactions."""
 
 from __future__ import annotations
 
@@ -172,6 +172,43 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def cmd_import_transactions(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from graphql_api.core.database import Database
+    from graphql_api.metrics.imports import import_file
+    from graphql_api.metrics.retail_csv import LayoutError
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            with Progress("{task.description}", BarColumn(), DownloadColumn(),
+                          TimeRemainingColumn(), transient=False) as progress:
+                task = progress.add_task(f"importing {path.name}", total=None)
+                report = await import_file(
+                    db, path, batch_lines=args.batch,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total))
+        except LayoutError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await db.close()
+        print(f"{report.rows} rows read ({report.encoding}): {report.imported} sales lines imported, "
+              f"{report.already_present} already present, {report.bad} bad")
+        for bad in report.bad_rows:
+            print(f"  line {bad.line}: {bad.reason}")
+        if report.bad > len(report.bad_rows):
+            print(f"  ... and {report.bad - len(report.bad_rows)} more")
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     from graphql_api.accounts import service
     from graphql_api.accounts.models import Role
@@ -270,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--from-file", metavar="DUMP.json",
                       help="import a dump in the provider's format instead (offline)")
     sync.set_defaults(func=cmd_sync)
+
+    imports = sub.add_parser("import-transactions",
+                             help="load sales lines from an online-retail CSV (idempotent)")
+    imports.add_argument("file", help="InvoiceNo,StockCode,Description,Quantity,InvoiceDate,"
+                         "UnitPrice,CustomerID,Country; UTF-8 or Latin-1")
+    imports.add_argument("--batch", type=int, default=5000, help="lines per transaction")
+    imports.set_defaults(func=cmd_import_transactions)
 
     admin = sub.add_parser("create-admin", help="create or promote an administrator")
     admin.add_argument("--email", required=True)

@@ -47,6 +47,7 @@ from graphql_api.core.models import utcnow
 from graphql_api.core.scalars import Node
 from graphql_api.core.settings import Settings
 from graphql_api.core.streams import SharedEventExecutor, until
+from graphql_api.metrics.types import MetricsQuery
 from graphql_api.orders.types import (
     OrderMutation,
     OrderQueryMixin,
@@ -70,7 +71,7 @@ NODE_RESOLVERS: dict[str, NodeResolver] = {
 
 @strawberry.type
 class Query(CatalogQuery, AccountsQuery, AccountManagementQuery, WishlistQuery, CartQuery,
-            OrderQueryMixin, SearchQuery, SyncQuery, CacheStatsQuery):
+            OrderQueryMixin, SearchQuery, SyncQuery, CacheStatsQuery, MetricsQuery):
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, _ = from_global_id(id)

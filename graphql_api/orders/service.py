@@ -23,8 +23,16 @@ from graphql_api.core.ids import to_global_id
 from graphql_api.core.models import utcnow
 from graphql_api.core.mutations import in_transaction
 from graphql_api.core.pagination import KeyColumn, Page, PageArgs, SortKey, build_page, keyset_statement
+from graphql_api.metrics import ledger as sales_ledger
 from graphql_api.orders.addresses import Address
-from graphql_api.orders.lifecycle import INITIAL, OWNER_CANCELLABLE, RESTOCKING, OrderStatus, allowed
+from graphql_api.orders.lifecycle import (
+    INITIAL,
+    OWNER_CANCELLABLE,
+    PAID_STATUSES,
+    RESTOCKING,
+    OrderStatus,
+    allowed,
+)
 from graphql_api.orders.models import Order, OrderLine, OrderStatusChange
 from graphql_api.search import outbox as search_outbox
 
@@ -305,6 +313,7 @@ async def change_status(session: AsyncSession, order_id: int, new: OrderStatus, 
     if won is None:
         raise _conflict(order)
     restocked = await _restock(session, order_id) if new in RESTOCKING else []
+    await _record_sales(session, order, new, now)
     version = order.version + 1
     await session.execute(_changes.insert().values(
         order_id=order_id, status=new.value, previous_status=order.status.value, version=version,
@@ -312,6 +321,27 @@ async def change_status(session: AsyncSession, order_id: int, new: OrderStatus, 
     event = StatusEvent(order_id, order.user_id, new, order.status, version, now)
     order.status, order.version, order.updated_at = new, version, now
     return Outcome(order=order, event=event, stock_changed=restocked)
+
+
+async def _record_sales(session: AsyncSession, order: OrderRecord, new: OrderStatus,
+                        at: datetime) -> None:
+    """The metrics' facts, in the status change's transaction: paying makes the lines sales;
+    a refund or cancellation after payment makes them returns (invoice `C<number>`, as the
+    retail layout marks cancellations)."""
+    paid_before = order.status in PAID_STATUSES
+    if new is OrderStatus.PAID and not paid_before:
+        is_return = False
+    elif new in RESTOCKING and paid_before:
+        is_return = True
+    else:
+        return
+    country = sales_ledger.country_name(str(order.shipping_address.get("country", "")))
+    await sales_ledger.record(session, [sales_ledger.NewLine(
+        source="order", invoice=("C" if is_return else "") + order.number, stock_code=line.sku,
+        description=line.name, quantity=line.quantity, unit_price=line.unit_price,
+        invoice_date=at, customer_id=f"user:{order.user_id}", country=country,
+        is_return=is_return, product_id=line.product_id)
+        for line in (await lines_of(session, [order.id]))[order.id]])
 
 
 def _conflict(order: OrderRecord) -> UserInputError:
