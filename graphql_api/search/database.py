@@ -59,6 +59,7 @@ from graphql_api.search.port import (
     SearchSort,
     Suggestion,
     SuggestionKind,
+    distinct_suggestions,
 )
 from graphql_api.search.text import fold
 from graphql_api.search.text import words as words_of
@@ -233,17 +234,7 @@ class DatabaseSearch:
         for quality, product_id, name, rating in products:
             ranked.append(((quality, 1, -rating, -product_id),
                            Suggestion(name, SuggestionKind.PRODUCT, product_id)))
-        ranked.sort(key=lambda pair: pair[0])
-        seen: set[str] = set()
-        out: list[Suggestion] = []
-        for _, suggestion in ranked:
-            key = fold(suggestion.text)
-            if key not in seen:
-                seen.add(key)
-                out.append(suggestion)
-                if len(out) == limit:
-                    break
-        return out
+        return distinct_suggestions(ranked, limit)
 
     async def _labels(self) -> list[tuple[SuggestionKind, str, list[str]]]:
         # Brands and categories come and go rarely; reading them costs more than the rest of a

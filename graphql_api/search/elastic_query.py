@@ -32,6 +32,7 @@ from graphql_api.search.port import (
     SearchUnavailable,
     Suggestion,
     SuggestionKind,
+    distinct_suggestions,
 )
 from graphql_api.search.text import fold
 
@@ -384,16 +385,7 @@ def suggestions(response: dict[str, Any], prefix: str, limit: int) -> list[Sugge
                     product_id = int(option["_id"]) if product else None
                     order = (tier, product, -rating, folded, text, product_id or 0)
                     ranked.append((order, Suggestion(text, kind, product_id)))
-    seen: set[str] = set()
-    result: list[Suggestion] = []
-    for _, suggestion in sorted(ranked, key=lambda r: r[0]):
-        folded = fold(suggestion.text)
-        if folded not in seen:
-            seen.add(folded)
-            result.append(suggestion)
-            if len(result) == limit:
-                break
-    return result
+    return distinct_suggestions(ranked, limit)
 
 
 _SHOWN = {SuggestionKind.PRODUCT: "name", SuggestionKind.BRAND: "brand",

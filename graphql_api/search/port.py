@@ -7,11 +7,13 @@ indexed and for what is asked, so case, accents and punctuation never matter on 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
+
+from graphql_api.search.text import fold
 
 
 class SearchSort(Enum):
@@ -117,6 +119,21 @@ class Suggestion:
     text: str
     kind: SuggestionKind
     product_id: int | None = None  # for PRODUCT
+
+
+def distinct_suggestions(ranked: Iterable[tuple[Any, Suggestion]], limit: int) -> list[Suggestion]:
+    """The first `limit` suggestions in rank order (the tuples' first items), one per text as
+    folded: both adapters rank their own candidates, then keep them alike."""
+    seen: set[str] = set()
+    out: list[Suggestion] = []
+    for _, suggestion in sorted(ranked, key=lambda pair: pair[0]):
+        key = fold(suggestion.text)
+        if key not in seen:
+            seen.add(key)
+            out.append(suggestion)
+            if len(out) == limit:
+                break
+    return out
 
 
 class SearchBackend(Protocol):
