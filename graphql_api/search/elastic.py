@@ -94,7 +94,9 @@ class ElasticsearchSearch:
         async with self._calling("search", deadline=True):
             near: q.Near = {}
             corrected = None
-            if words:
+            # The vocabulary only feeds typo tolerance and did_you_mean: words too short for an
+            # edit (search as you type: "wi", "wir") need no round trip for it.
+            if any(q.allowed_edits(word) for word in words):
                 vocabulary = await self.client.search(index=self.alias,
                                                       body=q.vocabulary_body(words))
                 near = q.near_terms(vocabulary.body, words)
