@@ -22,6 +22,7 @@ from graphql_api.core.database import Database
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.resources import Resources
 from graphql_api.orders.loaders import OrderLoaders
+from graphql_api.tracking.sessions import SESSION_HEADER, current_session, valid_session
 
 CART_TOKEN_HEADER = "x-cart-token"  # noqa: S105 (a header name)
 
@@ -103,10 +104,22 @@ class Context:
             token = self.connection_params.get("cartToken")
         return token.strip() or None if isinstance(token, str) else None
 
+    @property
+    def session_id(self) -> str | None:
+        """The client's analytics session: the `X-Session-Id` header, or `sessionId` in a
+        websocket's connection_init payload (tracking/sessions.py); None when absent or invalid."""
+        headers = getattr(self.request, "headers", None)
+        value = headers.get(SESSION_HEADER) if headers is not None else None
+        if value is None and self.connection_params:
+            value = self.connection_params.get("sessionId")
+        return valid_session(value)
+
     def begin_operation(self) -> None:
         """Forget what an earlier operation learnt. A websocket keeps one context for all its
         operations: each must verify the token again, read the caller's current role and read
         the catalog afresh. An HTTP request's single operation keeps what was read before it."""
+        # The events the server records during the operation carry the client's session.
+        current_session.set(self.session_id)
         self._operations += 1
         if self._operations == 1:
             return

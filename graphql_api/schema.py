@@ -56,6 +56,7 @@ from graphql_api.orders.types import (
 )
 from graphql_api.search.types import SearchQuery
 from graphql_api.sync.types import SyncMutation, SyncQuery, resolve_sync_run_node
+from graphql_api.tracking.types import TrackingMutation
 
 NodeResolver = Callable[[Info, int], Awaitable[Node | None]]
 NODE_RESOLVERS: dict[str, NodeResolver] = {
@@ -84,7 +85,7 @@ class Query(CatalogQuery, AccountsQuery, AccountManagementQuery, WishlistQuery, 
 
 @strawberry.type
 class Mutation(CatalogMutation, AccountsMutation, AccountManagementMutation, ReviewMutation,
-               WishlistMutation, CartMutation, OrderMutation, SyncMutation):
+               WishlistMutation, CartMutation, OrderMutation, SyncMutation, TrackingMutation):
     pass
 
 
