@@ -24,11 +24,9 @@ def event_row(type: EventType, source: Source, *, at: datetime | None = None,
             "query": query, "result_count": result_count, "path": path, "metadata": metadata}
 
 
-def stream_fields(row: Row, row_id: int | None) -> dict[str, str]:
+def stream_fields(row: Row) -> dict[str, str]:
     """A stream entry's fields: strings, nulls left out, ids as the API shows them."""
     fields = {"type": row["type"], "source": row["source"], "at": row["at"].isoformat()}
-    if row_id is not None:
-        fields["id"] = str(row_id)
     if row["session_id"] is not None:
         fields["sessionId"] = row["session_id"]
     if row["user_id"] is not None:

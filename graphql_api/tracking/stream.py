@@ -19,13 +19,13 @@ class EventStream:
         self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self.maxlen = maxlen
 
-    async def append(self, rows: list[Row], ids: list[int | None]) -> None:
+    async def append(self, rows: list[Row]) -> None:
         """Best effort: the table is the record. A batch Redis refuses is logged and skipped, so
         the stream is at-most-once with respect to the table."""
         try:
             pipe = self._redis.pipeline(transaction=False)
-            for row, row_id in zip(rows, ids, strict=True):
-                pipe.xadd(STREAM, stream_fields(row, row_id), maxlen=self.maxlen,
+            for row in rows:
+                pipe.xadd(STREAM, stream_fields(row), maxlen=self.maxlen,
                           approximate=True)
             await pipe.execute()
         except Exception as exc:
