@@ -43,6 +43,10 @@ class Context:
     # Product detail views of this request ("id:12", "slug:blue-mug"), kept with a cached
     # response so that serving it from the cache counts them again.
     views: list[str] = field(default_factory=list)
+    # eventTrack calls of this operation already counted against the client's rate limit, and
+    # the refusal if the count was over it (tracking/types.py).
+    events_prepaid: int = 0
+    events_refused: dict[str, Any] | None = None
     _operations: int = 0
     _user: User | None = None
     _user_loaded: bool = False
@@ -120,6 +124,7 @@ class Context:
         the catalog afresh. An HTTP request's single operation keeps what was read before it."""
         # The events the server records during the operation carry the client's session.
         current_session.set(self.session_id)
+        self.events_prepaid, self.events_refused = 0, None
         self._operations += 1
         if self._operations == 1:
             return

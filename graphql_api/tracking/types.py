@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from graphql import FieldNode, GraphQLResolveInfo, GraphQLSchema, OperationDefinitionNode
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -64,40 +65,89 @@ class EventTrackPayload:
     user_errors: list[UserError]
 
 
-def _caller_id(info: Info) -> int | None:
+def _caller_id(context: Any) -> int | None:
     """The signed-in caller from the token's claims (no database read on this hot path)."""
-    claims = info.context.claims  # an invalid token fails the call: UNAUTHENTICATED
+    claims = context.claims  # an invalid token fails the call: UNAUTHENTICATED
     return None if claims is None else claims.user_id
 
 
-async def _validated(info: Info, input: EventTrackInput) -> tuple[dict[str, Any], list[UserError]]:
+async def _validated(context: Any, input: dict[str, Any]
+                     ) -> tuple[dict[str, Any], list[UserError]]:
     errors: list[UserError] = []
     fields: dict[str, Any] = {}
-    session_id = info.context.session_id
-    if input.session_id is not None:
-        session_id = valid_session(input.session_id)
+    session_id = context.session_id
+    if input["sessionId"] is not None:
+        session_id = valid_session(input["sessionId"])
         if session_id is None:
             errors.append(limits.error("sessionId", ErrorCode.INVALID,
                                        "A session id is 1 to 64 printable ASCII characters."))
     fields["session_id"] = session_id
-    for problem in (limits.check_query(input.query), limits.check_path(input.path),
-                    limits.check_metadata(input.metadata)):
+    for problem in (limits.check_query(input["query"]), limits.check_path(input["path"]),
+                    limits.check_metadata(input["metadata"])):
         if problem is not None:
             errors.append(problem)
-    if input.type is TrackedEventType.SEARCH and not (input.query or "").strip():
+    kind = input["type"]
+    if kind is TrackedEventType.SEARCH and not (input["query"] or "").strip():
         errors.append(limits.error("query", ErrorCode.REQUIRED, "A SEARCH event needs a query."))
     fields["product_id"] = None
-    if input.product_id is not None:
-        pk = decode_pk(input.product_id, "Product")
+    if input["productId"] is not None:
+        pk = decode_pk(input["productId"], "Product")
         if pk is None:
             errors.append(limits.error("productId", ErrorCode.INVALID, "Not a Product ID."))
-        elif not errors and await info.context.catalog.product.load(pk) is None:
+        elif not errors and await context.catalog.product.load(pk) is None:
             errors.append(limits.error("productId", ErrorCode.NOT_FOUND, "No such product."))
         fields["product_id"] = pk
-    elif input.type in NEEDS_PRODUCT:
+    elif kind in NEEDS_PRODUCT:
         errors.append(limits.error("productId", ErrorCode.REQUIRED,
-                                   f"A {input.type.value} event needs a productId."))
+                                   f"A {kind.value} event needs a productId."))
     return fields, errors
+
+
+async def _charge(context: Any, calls: int) -> None:
+    """Count this call against the client's rate limit. The first eventTrack of an operation
+    counts all `calls` of it at once (a tracker sends many as aliases of one request): one
+    counter update per request, not per event."""
+    if context.events_refused is not None:
+        raise RateLimited(**context.events_refused)
+    if context.events_prepaid > 0:
+        context.events_prepaid -= 1
+        return
+    settings = context.resources.settings
+    client = getattr(getattr(context.request, "client", None), "host", None) or "unknown"
+    try:
+        await enforce(context.resources.cache, f"events:ip:{client}", settings.events_per_client,
+                      settings.events_window_seconds, hits=calls)
+    except RateLimited as exc:
+        context.events_refused = {"message": exc.message,
+                                  "retryAfter": (exc.extensions or {}).get("retryAfter")}
+        raise
+    context.events_prepaid = calls - 1
+
+
+def _calls_in(operation: OperationDefinitionNode) -> int:
+    """The eventTrack fields at the root of an operation (fragments there count as they run)."""
+    return max(1, sum(1 for node in operation.selection_set.selections
+                      if isinstance(node, FieldNode) and node.name.value == "eventTrack"))
+
+
+async def track(context: Any, input: dict[str, Any], calls: int = 1) -> EventTrackPayload:
+    """eventTrack's work; `input` as graphql-core coerces it (GraphQL names, enum members);
+    `calls`: how many eventTrack fields the operation has (counted at once)."""
+    resources = context.resources
+    await _charge(context, calls)
+    fields, errors = await _validated(context, input)
+    if errors:
+        return EventTrackPayload(event=None, user_errors=errors)
+    kind = EventType(input["type"].value)
+    query = input["query"]
+    row = event_row(kind, Source.CLIENT, at=utcnow(), user_id=_caller_id(context),
+                    query=search_key(query) if query is not None and kind is EventType.SEARCH
+                    else query, path=input["path"], metadata=input["metadata"], **fields)
+    if not event_log(resources).offer(row):
+        raise RateLimited("The server is busy recording events; try again shortly.",
+                          retryAfter=1)
+    return EventTrackPayload(event=TrackedEvent(type=input["type"], at=row["at"],
+                                                session_id=row["session_id"]), user_errors=[])
 
 
 @strawberry.type
@@ -106,23 +156,24 @@ class TrackingMutation:
         "Record what a visitor did. Open to guests; rate-limited per client (RATE_LIMITED, "
         "also while the server's event buffer is full). Invalid input is in userErrors."))
     async def event_track(self, info: Info, input: EventTrackInput) -> EventTrackPayload:
-        resources = info.context.resources
-        settings = resources.settings
-        client = getattr(getattr(info.context.request, "client", None), "host", None) or "unknown"
-        await enforce(resources.cache, f"events:ip:{client}", settings.events_per_client,
-                      settings.events_window_seconds)
-        fields, errors = await _validated(info, input)
-        if errors:
-            return EventTrackPayload(event=None, user_errors=errors)
-        kind = EventType(input.type.value)
-        row = event_row(kind, Source.CLIENT, at=utcnow(), user_id=_caller_id(info),
-                        query=None if input.query is None else (
-                            search_key(input.query) if kind is EventType.SEARCH else input.query),
-                        path=input.path, metadata=input.metadata,  # type: ignore[arg-type]
-                        **fields)
-        if not event_log(resources).offer(row):
-            raise RateLimited("The server is busy recording events; try again shortly.",
-                              retryAfter=1)
-        return EventTrackPayload(event=TrackedEvent(type=input.type, at=row["at"],
-                                                    session_id=row["session_id"]),
-                                 user_errors=[])
+        # Served by `resolve_event_track` once the schema is built (see there); this body is
+        # the same work, for a schema built without that step.
+        return await track(info.context, {
+            "type": input.type, "productId": input.product_id, "query": input.query,
+            "path": input.path, "sessionId": input.session_id, "metadata": input.metadata},
+            _calls_in(info._raw_info.operation))
+
+
+async def resolve_event_track(_root: Any, info: GraphQLResolveInfo,
+                              input: dict[str, Any]) -> EventTrackPayload:
+    """eventTrack straight from graphql-core's coerced arguments. Strawberry's conversion of the
+    input into an EventTrackInput re-resolves each field's annotation on every call: 0.3 ms of
+    the ~0.5 ms an event cost, in a mutation meant to take thousands a second. The schema (SDL,
+    validation, coercion) is Strawberry's all the same."""
+    return await track(info.context, input, _calls_in(info.operation))
+
+
+def install_fast_path(schema: GraphQLSchema) -> None:
+    mutation = schema.mutation_type
+    assert mutation is not None
+    mutation.fields["eventTrack"].resolve = resolve_event_track

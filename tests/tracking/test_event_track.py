@@ -123,6 +123,24 @@ async def test_a_client_past_its_limit_is_rate_limited(client_from: Any, resourc
     assert len(await rows_of(resources, session_id=session)) == 6
 
 
+async def test_an_operations_calls_are_counted_together(client_from: Any, resources: Resources,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request of 4 aliased calls counts 4; one that would pass the limit is refused whole."""
+    monkeypatch.setattr(resources.settings, "events_per_client", 6)
+    http = client_from()
+    session = new_session()
+    four = "mutation { " + " ".join(
+        f"e{i}: eventTrack(input: {{type: PAGE_VIEW}}) {{ userErrors {{ code }} }}"
+        for i in range(4)) + " }"
+    body = await post(http, four, session=session)
+    assert "errors" not in body and len(body["data"]) == 4
+    body = await post(http, four, session=session)  # 8 > 6
+    # The first refusal nulls the (non-null) payload and so the whole mutation result.
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["RATE_LIMITED"]
+    assert len(await rows_of(resources, session_id=session)) == 4
+
+
 async def test_a_full_buffer_refuses_clients_with_rate_limited(
         client: httpx.AsyncClient, log: EventLog, resources: Resources,
         monkeypatch: pytest.MonkeyPatch) -> None:
