@@ -159,7 +159,7 @@ async def burst(base: str, rate: float, seconds: float) -> None:
     interval = ALIASES / rate
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-        pending: set[asyncio.Task[Any]] = set()
+        sent: list[asyncio.Task[Any]] = []
         start = time.monotonic()
         n = 0
         while time.monotonic() - start < seconds:
@@ -167,14 +167,14 @@ async def burst(base: str, rate: float, seconds: float) -> None:
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            task = asyncio.create_task(http.post(
+            sent.append(asyncio.create_task(http.post(
                 "/graphql", content=body, headers={"Content-Type": "application/json",
-                                                   "X-Session-Id": session}))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
+                                                   "X-Session-Id": session})))
             n += 1
-        await asyncio.gather(*pending, return_exceptions=True)
-    print(json.dumps({"session": session, "requests": n}), flush=True)
+        done = await asyncio.gather(*sent, return_exceptions=True)
+    failed = sum(1 for r in done if isinstance(r, BaseException) or r.status_code != 200
+                 or b'"errors"' in r.content)
+    print(json.dumps({"session": session, "requests": n, "failed": failed}), flush=True)
 
 
 async def probe(base: str, token: str, seconds: float) -> list[float]:
@@ -203,6 +203,7 @@ class Latency:
     events_sent: int = 0
     events_written: int = 0  # by the end of the burst
     events_later: int = 0  # once the backlog drained
+    failed_requests: int = 0  # of the burst's: errors, timeouts
 
 
 def probe_alone(base: str, token: str, seconds: int) -> Latency:
@@ -222,7 +223,7 @@ def probe_during_burst(label: str, base: str, token: str, seconds: int, rate: fl
     sent = report["requests"] * ALIASES
     written = asyncio.run(count_rows(report["session"]))
     later = rows_settled(report["session"], sent)
-    return Latency(label, latencies, sent, written, later)
+    return Latency(label, latencies, sent, written, later, report["failed"])
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -305,9 +306,9 @@ def report(args: argparse.Namespace, rates: list[Throughput], latencies: list[La
         f"`products(first: 20)` as a signed-in customer, {PROBE_RATE}/s one at a time for "
         f"{args.duration} s; the burst: {ALIASES} eventTracks per request from another process.",
         "",
-        "| while | p50 | p95 | p99 | max | events sent | written by the burst's end | "
-        "written in all |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| while | p50 | p95 | p99 | max | events sent | burst requests failed | written by the "
+        "burst's end | written in all |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for lat in latencies:
         v = lat.latencies
@@ -316,7 +317,7 @@ def report(args: argparse.Namespace, rates: list[Throughput], latencies: list[La
         later = f"{lat.events_later:,}" if lat.events_sent else ""
         lines.append(f"| {lat.label} | {ms(percentile(v, 50))} | {ms(percentile(v, 95))} | "
                      f"{ms(percentile(v, 99))} | {ms(max(v) if v else math.nan)} | {sent} | "
-                     f"{written} | {later} |")
+                     f"{lat.failed_requests if lat.events_sent else ''} | {written} | {later} |")
     return "\n".join(lines)
 
 
