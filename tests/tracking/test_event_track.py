@@ -163,3 +163,23 @@ async def test_a_malformed_id_is_bad_user_input_as_everywhere(client: httpx.Asyn
 async def test_an_invalid_token_is_unauthenticated(client: httpx.AsyncClient) -> None:
     body = await post(client, TRACK, {"input": {"type": "PAGE_VIEW"}}, token="not-a-token")
     assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+
+
+async def test_over_a_websocket_the_session_comes_from_connection_init(
+        live_url: str, resources: Resources) -> None:
+    import asyncio
+
+    import websockets
+
+    session = new_session()
+    async with websockets.connect(f"ws://{live_url}/graphql",
+                                  subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"sessionId": session}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        for n in range(2):  # each operation of the connection
+            await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": {
+                "query": TRACK, "variables": {"input": {"type": "PAGE_VIEW", "path": f"/{n}"}}}}))
+            message, end = [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(2)]
+            assert (message["type"], end) == ("next", {"id": str(n), "type": "complete"})
+            assert message["payload"]["data"]["eventTrack"]["event"]["sessionId"] == session
+    assert [r["path"] for r in await rows_of(resources, session_id=session)] == ["/0", "/1"]
