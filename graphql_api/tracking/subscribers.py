@@ -51,8 +51,10 @@ def register_tracking_subscribers(resources: Resources) -> None:
 
 
 def search_key(query: str) -> str:
-    """A search as topSearches groups it: folded as search folds it, bounded."""
-    return fold(query)[:MAX_QUERY_CHARS]
+    """A search as topSearches groups it: folded as search folds it, bounded, and storable (a
+    lone surrogate, which UTF-8 cannot encode, is left out)."""
+    key = fold(query)[:MAX_QUERY_CHARS]
+    return key if key.isascii() else key.encode("utf-8", "ignore").decode("utf-8")
 
 
 def record_search(resources: Resources, query: str, results: int, user_id: int | None) -> None:

@@ -3,6 +3,7 @@ and the searches it answers, each with the session of the request that caused it
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -106,3 +107,14 @@ async def test_a_session_goes_through_the_funnel(client: httpx.AsyncClient, gql:
     body = await post(client, CHECKOUT, checkout_input(), session, token)
     assert body["data"]["checkoutComplete"]["userErrors"] == []
     assert [a - b for a, b in zip(await funnel(), before, strict=True)] == [1, 1, 1, 1]
+
+
+async def test_a_search_text_the_database_cannot_store_is_recorded_without_it(
+        client: httpx.AsyncClient, resources: Resources) -> None:
+    session = new_session()
+    body = json.dumps({"query": SEARCH, "variables": {"q": "mug\ud800 blue\x00"}})  # escaped
+    response = await client.post("/graphql", content=body, headers={
+        "Content-Type": "application/json", "X-Session-Id": session})
+    assert "errors" not in response.json()
+    [row] = await rows_of(resources, session_id=session)
+    assert row["query"] == "mug blue"
