@@ -28,6 +28,7 @@ from graphql_api.playground import ASSET_ROUTE
 from graphql_api.schema import build_schema
 from graphql_api.search.factory import create_search_engine
 from graphql_api.search.subscribers import register_search_subscribers, replay_outbox
+from graphql_api.tracking.subscribers import register_tracking_subscribers
 from graphql_api.websocket import GraphQLWebSocket
 from workers.functions import JOB_FUNCTIONS
 
@@ -51,6 +52,7 @@ async def open_resources(settings: Settings) -> Resources:
     resources.search = create_search_engine(settings, resources.db)
     register_catalog_subscribers(resources)
     register_search_subscribers(resources)
+    register_tracking_subscribers(resources)
     return resources
 
 
@@ -93,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
                    allow_credentials="*" not in settings.allowed_origins,
                    allow_methods=["GET", "POST"],
-                   allow_headers=["Authorization", "Content-Type", "X-Cart-Token"],
+                   allow_headers=["Authorization", "Content-Type", "X-Cart-Token", "X-Session-Id"],
                    expose_headers=["x-request-id", "x-cache"], max_age=600)
     ] if settings.allowed_origins else []
     graphql_http = GraphQLHTTP(schema, settings.graphiql_enabled, settings.max_tokens)

@@ -22,6 +22,7 @@ from graphql_api.core.database import Database
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.resources import Resources
 from graphql_api.orders.loaders import OrderLoaders
+from graphql_api.tracking.sessions import SESSION_HEADER, current_session, valid_session
 
 CART_TOKEN_HEADER = "x-cart-token"  # noqa: S105 (a header name)
 
@@ -42,6 +43,10 @@ class Context:
     # Product detail views of this request ("id:12", "slug:blue-mug"), kept with a cached
     # response so that serving it from the cache counts them again.
     views: list[str] = field(default_factory=list)
+    # eventTrack calls of this operation already counted against the client's rate limit, and
+    # the refusal if the count was over it (tracking/types.py).
+    events_prepaid: int = 0
+    events_refused: dict[str, Any] | None = None
     _operations: int = 0
     _user: User | None = None
     _user_loaded: bool = False
@@ -103,10 +108,23 @@ class Context:
             token = self.connection_params.get("cartToken")
         return token.strip() or None if isinstance(token, str) else None
 
+    @property
+    def session_id(self) -> str | None:
+        """The client's analytics session: the `X-Session-Id` header, or `sessionId` in a
+        websocket's connection_init payload (tracking/sessions.py); None when absent or invalid."""
+        headers = getattr(self.request, "headers", None)
+        value = headers.get(SESSION_HEADER) if headers is not None else None
+        if value is None and self.connection_params:
+            value = self.connection_params.get("sessionId")
+        return valid_session(value)
+
     def begin_operation(self) -> None:
         """Forget what an earlier operation learnt. A websocket keeps one context for all its
         operations: each must verify the token again, read the caller's current role and read
         the catalog afresh. An HTTP request's single operation keeps what was read before it."""
+        # The events the server records during the operation carry the client's session.
+        current_session.set(self.session_id)
+        self.events_prepaid, self.events_refused = 0, None
         self._operations += 1
         if self._operations == 1:
             return

@@ -56,6 +56,7 @@ from graphql_api.orders.types import (
 )
 from graphql_api.search.types import SearchQuery
 from graphql_api.sync.types import SyncMutation, SyncQuery, resolve_sync_run_node
+from graphql_api.tracking.types import TrackingMutation, install_fast_path
 
 NodeResolver = Callable[[Info, int], Awaitable[Node | None]]
 NODE_RESOLVERS: dict[str, NodeResolver] = {
@@ -84,7 +85,7 @@ class Query(CatalogQuery, AccountsQuery, AccountManagementQuery, WishlistQuery, 
 
 @strawberry.type
 class Mutation(CatalogMutation, AccountsMutation, AccountManagementMutation, ReviewMutation,
-               WishlistMutation, CartMutation, OrderMutation, SyncMutation):
+               WishlistMutation, CartMutation, OrderMutation, SyncMutation, TrackingMutation):
     pass
 
 
@@ -241,6 +242,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     schema = Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
+    install_fast_path(schema._schema)
     schema.max_tokens = settings.max_tokens
     schema.hide_suggestions = not settings.introspection_enabled
     return schema

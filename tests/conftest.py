@@ -210,7 +210,7 @@ class StatementCounter:
 
     # Background tasks of the shared app (the search outbox replay, in-process jobs, cron) read
     # the database on their own clock: their statements are not the measured request's.
-    BACKGROUND = ("search:", "job:", "cron:")
+    BACKGROUND = ("search:", "job:", "cron:", "events:")
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         try:

@@ -11,6 +11,7 @@ from graphql_api.accounts import service, sessions
 from graphql_api.accounts.models import Role, User
 from graphql_api.accounts.permissions import limit_password_checks, require_admin, require_user
 from graphql_api.core.errors import BadUserInput, ErrorCode, Forbidden, UserError, UserInputError
+from graphql_api.core.events import USER_REGISTERED
 from graphql_api.core.ids import decode_pk, to_global_id
 from graphql_api.core.mutations import in_transaction
 from graphql_api.core.pagination import Connection, PageArgs, to_connection
@@ -192,6 +193,8 @@ class AccountsMutation:
             info.context.resources.db,
             lambda s: service.register(s, input.email, input.password, input.name),
         )
+        if user is not None:
+            await info.context.resources.events.emit(USER_REGISTERED, {"id": user.id})
         return AccountRegisterPayload(
             user=None if user is None else UserType.from_model(user), user_errors=errors
         )

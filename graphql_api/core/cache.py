@@ -295,13 +295,13 @@ class Cache:
         except Exception as exc:
             self._degraded("multi_set", exc)
 
-    async def increment(self, key: str, attempts: int = 1) -> int | None:
+    async def increment(self, key: str, attempts: int = 1, delta: int = 1) -> int | None:
         """Attempts > 1 is for invalidations: they try even while the breaker is open."""
         if attempts == 1 and self._skipping:
             return None
         for attempt in range(attempts):
             try:
-                value = await self.backend.increment(key)
+                value = await self.backend.increment(key, delta)
                 return None if value is None else int(value)
             except Exception as exc:
                 self._degraded("increment", exc)

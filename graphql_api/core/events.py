@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 PRODUCT_CHANGED = "product.changed"
 ORDER_STATUS_CHANGED = "order.status_changed"
 USER_CHANGED = "user.changed"  # a profile change others may see (a reviewer's name)
+USER_REGISTERED = "user.registered"
 STEP_TIMEOUT_SECONDS = 3.0
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]

@@ -8,14 +8,14 @@ from graphql_api.core.cache import Cache
 from graphql_api.core.errors import RateLimited
 
 
-async def enforce(cache: Cache, key: str, limit: int, window_seconds: int) -> None:
-    """Count one hit on `key`; past `limit` in the current window, refuse with RATE_LIMITED.
+async def enforce(cache: Cache, key: str, limit: int, window_seconds: int, hits: int = 1) -> None:
+    """Count `hits` on `key`; past `limit` in the current window, refuse with RATE_LIMITED.
 
     With the cache unreachable the limit fails open: an outage must not lock every user out.
     """
     window = int(time.time() // window_seconds)
-    count = await cache.increment(f"rate:{key}:{window}")
-    if count == 1:
+    count = await cache.increment(f"rate:{key}:{window}", delta=hits)
+    if count == hits:  # the window's first hits
         await cache.expire(f"rate:{key}:{window}", window_seconds)
     if count is not None and count > limit:
         retry_after = window_seconds - int(time.time()) % window_seconds

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,9 @@ class Resources:
     # The reachability probe until the app puts its SearchEngine here (search/factory.py).
     search: Any
     extras: dict[str, Any] = field(default_factory=dict)
+    # What holds work in memory and must finish it before the connections close (the event
+    # log's buffer): run first by close(), newest first.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
     async def open(cls, settings: Settings, job_functions: Sequence[JobFunction] = ()) -> Resources:
@@ -85,6 +88,11 @@ class Resources:
         }
 
     async def close(self) -> None:
+        while self.closers:
+            try:
+                await self.closers.pop()()
+            except Exception:
+                log.exception("closing failed")
         await self.jobs.close()
         await self.cache.close()
         await self.pubsub.close()

@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     # A RUNNING run whose process has not beaten its heart for this long is taken for dead.
     sync_stale_seconds: float = Field(default=120, gt=0)
 
+    # Event tracking (graphql_api/tracking): eventTrack calls per client and window; the
+    # in-process buffer (a full buffer refuses eventTrack with RATE_LIMITED) and its flushes
+    # (one multi-row INSERT per batch, at most this often); the Redis stream's approximate cap.
+    events_per_client: int = Field(default=1200, ge=1)
+    events_window_seconds: int = Field(default=60, ge=1)
+    events_buffer_size: int = Field(default=50_000, ge=1)
+    events_batch_size: int = Field(default=1000, ge=1, le=5000)
+    events_flush_interval_ms: float = Field(default=100, gt=0)
+    events_stream_maxlen: int = Field(default=1_000_000, ge=1)
+
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
         if self.is_production and not self.jwt_secret:

@@ -1,10 +1,12 @@
 """GraphQL surface of the metrics: `metrics { kpis series topCountries country topProducts
-transactions }`, for admins only; thin over metrics/reads.py (cached) and service.py."""
+transactions funnel topSearches }`, for admins only; thin over metrics/reads.py (cached),
+service.py and funnel.py (the event log)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
@@ -13,7 +15,7 @@ from graphql_api.accounts.permissions import require_admin
 from graphql_api.core.errors import BadUserInput
 from graphql_api.core.pagination import Connection, PageArgs, to_connection
 from graphql_api.core.scalars import Money
-from graphql_api.metrics import periods, reads, service
+from graphql_api.metrics import funnel, periods, reads, service
 from graphql_api.metrics.ledger import amount_of
 from graphql_api.metrics.periods import DayRange, day_range, midnight
 
@@ -194,6 +196,39 @@ def _line_query(filter: TransactionFilter | None) -> service.LineQuery:
                              invoice=filter.invoice, customer_id=filter.customer_id)
 
 
+@strawberry.enum(description="The funnel's steps, in order (funnel.FUNNEL).")
+class FunnelStepType(Enum):
+    PRODUCT_VIEW = "PRODUCT_VIEW"
+    ADD_TO_CART = "ADD_TO_CART"
+    CHECKOUT_START = "CHECKOUT_START"
+    ORDER_PLACED = "ORDER_PLACED"
+
+
+@strawberry.type
+class FunnelStep:
+    step: FunnelStepType
+    sessions: int = strawberry.field(description=(
+        "Sessions with this step's event and every earlier step's, in the range."))
+    conversion: Decimal | None = strawberry.field(description=(
+        "sessions / the previous step's sessions (6 decimals); null for the first step and "
+        "when the previous step has none."))
+
+
+@strawberry.type(description="Sessions (client session ids) through product view, add to "
+                 "cart, checkout start and order placed (see README, Events).")
+class Funnel:
+    steps: list[FunnelStep]
+
+
+@strawberry.type
+class SearchStat:
+    query: str = strawberry.field(description="Folded as search folds it (case, accents, "
+                                  "punctuation).")
+    searches: int
+    no_results: int = strawberry.field(description="Of those, how many found nothing.")
+    sessions: int = strawberry.field(description="Distinct sessions that searched it.")
+
+
 @strawberry.type(description="Sales metrics (admins only).")
 class Metrics:
     @strawberry.field
@@ -244,6 +279,22 @@ class Metrics:
                 return await service.count_lines(conn, query)
 
         return to_connection(result, SalesLine.from_record, total)
+
+    @strawberry.field(description="The shopping funnel over client sessions in the range.")
+    async def funnel(self, info: Info, range: DateRange | None = None) -> Funnel:
+        async with info.context.resources.db.read() as conn:
+            steps = await funnel.funnel(conn, _span(range))
+        return Funnel(steps=[FunnelStep(step=FunnelStepType[s.type.value], sessions=s.sessions,
+                                        conversion=s.conversion) for s in steps])
+
+    @strawberry.field(description="The most frequent searches the server answered in the "
+                      "range, most first.")
+    async def top_searches(self, info: Info, range: DateRange | None = None,
+                           limit: int = 10) -> list[SearchStat]:
+        async with info.context.resources.db.read() as conn:
+            rows = await funnel.top_searches(conn, _span(range), _limit(limit))
+        return [SearchStat(query=r.query, searches=r.searches, no_results=r.no_results,
+                           sessions=r.sessions) for r in rows]
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ from graphql_api.core.errors import BadUserInput
 from graphql_api.core.pagination import Page, PageArgs, PageInfo
 from graphql_api.search import port
 from graphql_api.search.engine import SearchEngine
+from graphql_api.tracking.subscribers import record_search
 
 MAX_QUERY_CHARS = 200
 MAX_FILTER_VALUES = 50
@@ -197,6 +198,10 @@ class SearchQuery:
             offset=offset, limit=min(page.size, port.MAX_OFFSET - offset),
             facets=_asks_for(info, "facets"))
         result = await _engine(info).search(request, info.context.catalog.reads)
+        if after is None:  # a search's first page; the next pages are the same search
+            claims = info.context.claims
+            record_search(info.context.resources, query, result.total,
+                          None if claims is None else claims.user_id)
         records = await info.context.catalog.product.load_many(
             [hit.product_id for hit in result.hits])
         edges = [

@@ -14,6 +14,8 @@ FIELDS = {
     "topProducts": "topProducts(by: UNITS) { stockCode }",
     "country": 'country(name: "France") { kpis { orders } }',
     "transactions": "transactions(first: 1) { totalCount }",
+    "funnel": "funnel { steps { step sessions } }",
+    "topSearches": "topSearches(limit: 3) { query searches noResults }",
 }
 
 

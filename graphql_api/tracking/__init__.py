@@ -1,0 +1,1 @@
+"""Event tracking: what clients report (eventTrack) and what the server sees, stored append-only."""
