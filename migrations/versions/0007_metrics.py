@@ -1,7 +1,7 @@
 """sales metrics: the sales-line facts and their rollups
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 04:30:00
 
 See graphql_api/metrics/models.py for why the rollups hold integer amounts and how the distinct
