@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from graphql_api.core.database import Database
 from graphql_api.metrics import ledger
@@ -38,19 +39,8 @@ async def import_file(db: Database, path: Path, *, batch_lines: int = BATCH_LINE
     source = RetailFile(path)
     report = ImportReport(encoding=source.encoding)
     size = source.size  # progress is by bytes: counting lines would take another pass
-    batches = _batches(source, batch_lines, report)
-    # The next batch is parsed in a thread while this one is written: the database works in
-    # another process, so the two overlap (the import's Python time was a third of the whole).
-    upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-    try:
-        while (batch := await upcoming) is not None:
-            upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-            await _commit(db, batch, report)
-            if progress is not None:
-                progress(source.bytes_read, size)
-    finally:
-        with contextlib.suppress(BaseException):  # a failed batch: let the parser stop first
-            await upcoming
+    await write_batches(db, _batches(source, batch_lines, report), report,
+                        None if progress is None else lambda: progress(source.bytes_read, size))
     if progress is not None:
         progress(size, size)
     return report
@@ -75,8 +65,26 @@ def _batches(source: RetailFile, batch_lines: int, report: ImportReport
         yield batch
 
 
-async def _commit(db: Database, batch: list[ledger.NewLine], report: ImportReport) -> None:
-    async with db.engine.begin() as conn:
-        new = await ledger.record(conn, batch)
-    report.imported += new
-    report.already_present += len(batch) - new
+class Counts(Protocol):
+    imported: int  # new sales lines
+    already_present: int
+
+
+async def write_batches(db: Database, batches: Iterator[list[ledger.NewLine]], counts: Counts,
+                        after_batch: Callable[[], None] | None = None) -> None:
+    """Each batch through the ledger in a transaction of its own (a failed batch rolls back
+    alone). The next batch is made in a thread while this one is written: the database works
+    in another process, so the two overlap (parsing was a third of the import's time)."""
+    upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await upcoming) is not None:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            async with db.engine.begin() as conn:
+                new = await ledger.record(conn, batch)
+            counts.imported += new
+            counts.already_present += len(batch) - new
+            if after_batch is not None:
+                after_batch()
+    finally:
+        with contextlib.suppress(BaseException):  # a failed batch: let the thread finish first
+            await upcoming

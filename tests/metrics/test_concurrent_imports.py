@@ -16,7 +16,6 @@ from tests.metrics.conftest import clear_sales
 from tests.metrics.retail_data import read_reference, write_file
 from tests.metrics.test_rollups_property import _direct, _stored
 
-
 IMPORTS = 4
 
 
