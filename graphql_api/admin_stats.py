@@ -4,8 +4,6 @@ pays only for what it asks, and the lists reuse the `Order` and `Product` types 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import strawberry
 from strawberry.types import Info
 
@@ -14,12 +12,11 @@ from graphql_api.accounts.permissions import require_admin
 from graphql_api.catalog.service import ProductQuery
 from graphql_api.catalog.types import Product
 from graphql_api.core.errors import BadUserInput
-from graphql_api.core.models import utcnow
 from graphql_api.core.pagination import PageArgs
 from graphql_api.core.resources import Resources
 from graphql_api.core.scalars import Money
 from graphql_api.metrics import reads
-from graphql_api.metrics.periods import DayRange
+from graphql_api.metrics.dashboard import today
 from graphql_api.metrics.service import money
 from graphql_api.metrics.types import CURRENCY
 from graphql_api.orders import service as orders
@@ -30,14 +27,9 @@ DEFAULT_FIRST = 10
 DEFAULT_LOW_STOCK = 5  # units
 
 
-def today() -> DayRange:
-    """The current UTC day, as `revenueToday` reads it (and the warm-up fills it)."""
-    day = utcnow().date()
-    return DayRange(day, day + timedelta(days=1))
-
-
 async def revenue_today(resources: Resources) -> int:
-    """Net revenue of the current UTC day in rollup units: the `kpis` of that day, cached alike."""
+    """Net revenue of the current UTC day in rollup units: the `kpis` of that day, cached (and
+    warmed, metrics/dashboard.py) alike."""
     return (await reads.totals(resources, today(), None)).revenue
 
 
