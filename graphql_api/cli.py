@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="load sales lines from an online-retail CSV (idempotent)")
     imports.add_argument("file", help="InvoiceNo,StockCode,Description,Quantity,InvoiceDate,"
                          "UnitPrice,CustomerID,Country; UTF-8 or Latin-1")
-    imports.add_argument("--batch", type=int, default=5000, help="lines per transaction")
+    imports.add_argument("--batch", type=int, default=20_000, help="lines per transaction")
     imports.set_defaults(func=cmd_import_transactions)
 
     admin = sub.add_parser("create-admin", help="create or promote an administrator")

