@@ -9,6 +9,7 @@ import getpass
 import logging
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 from graphql_api.core.settings import ConfigurationError, Settings, get_settings
@@ -91,9 +92,31 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
               f"products created: {result.products_created}")
         if settings.elasticsearch_url and result.products_created:
             print(f"indexed {await _reindex(settings)} products for search")
+        if args.orders:
+            await _seed_sales(args, settings)
 
     asyncio.run(run())
     return 0
+
+
+async def _seed_sales(args: argparse.Namespace, settings: Settings) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from graphql_api.core.database import Database
+    from graphql_api.metrics.history import seed_sales
+
+    db = Database(settings)
+    try:
+        with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=False) as progress:
+            task = progress.add_task("seeding sales history", total=args.orders)
+            report = await seed_sales(
+                db, args.orders, seed=args.seed, until=args.until,
+                progress=lambda done, total: progress.update(task, completed=done, total=total))
+    finally:
+        await db.close()
+    print(f"sales history: {report.orders} orders, {report.lines} sales lines: "
+          f"{report.imported} new, {report.already_present} already present")
 
 
 async def _reindex(settings: Settings) -> int:
@@ -296,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed", help="load the demo catalog (idempotent)")
     seed.add_argument("--products", type=int, default=1000)
+    seed.add_argument("--orders", type=int, default=0,
+                      help="also a sales history of N orders over the catalog (idempotent)")
+    seed.add_argument("--seed", type=int, default=2026, help="the sales history's random seed")
+    seed.add_argument("--until", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                      help="the sales history's last day (default: today, UTC)")
     seed.set_defaults(func=cmd_seed)
 
     sub.add_parser("reindex", help="rebuild the Elasticsearch index from the database, then "
@@ -312,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="load sales lines from an online-retail CSV (idempotent)")
     imports.add_argument("file", help="InvoiceNo,StockCode,Description,Quantity,InvoiceDate,"
                          "UnitPrice,CustomerID,Country; UTF-8 or Latin-1")
-    imports.add_argument("--batch", type=int, default=5000, help="lines per transaction")
+    imports.add_argument("--batch", type=int, default=20_000, help="lines per transaction")
     imports.set_defaults(func=cmd_import_transactions)
 
     admin = sub.add_parser("create-admin", help="create or promote an administrator")

@@ -24,6 +24,7 @@ from strawberry.utils.await_maybe import await_maybe
 
 from graphql_api.accounts.management import AccountManagementMutation, AccountManagementQuery
 from graphql_api.accounts.types import AccountsMutation, AccountsQuery, resolve_user_node
+from graphql_api.admin_stats import AdminStatsQuery
 from graphql_api.cache_stats import CacheStatsQuery
 from graphql_api.carts.types import CartMutation, CartQuery, resolve_cart_node
 from graphql_api.catalog.review_types import (
@@ -72,7 +73,7 @@ NODE_RESOLVERS: dict[str, NodeResolver] = {
 
 @strawberry.type
 class Query(CatalogQuery, AccountsQuery, AccountManagementQuery, WishlistQuery, CartQuery,
-            OrderQueryMixin, SearchQuery, SyncQuery, CacheStatsQuery, MetricsQuery):
+            OrderQueryMixin, SearchQuery, SyncQuery, CacheStatsQuery, MetricsQuery, AdminStatsQuery):
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, _ = from_global_id(id)

@@ -10,6 +10,7 @@ from typing import Any
 
 from graphql_api.catalog.warming import warm_catalog
 from graphql_api.core.jobs import JobFunction
+from graphql_api.metrics.dashboard import warm_dashboard
 from graphql_api.search.indexing import drain_outbox
 from graphql_api.sync import service as sync
 from workers.retry import retried
@@ -17,8 +18,9 @@ from workers.retry import retried
 
 @retried
 async def warm_cache(ctx: dict[str, Any]) -> dict[str, int]:
-    """Fill the cache with what storefronts read first (graphql_api/catalog/warming.py)."""
-    return await warm_catalog(ctx["resources"])
+    """Fill the cache with what storefronts read first (graphql_api/catalog/warming.py) and the
+    admin dashboard's default views (graphql_api/metrics/dashboard.py)."""
+    return {**await warm_catalog(ctx["resources"]), **await warm_dashboard(ctx["resources"])}
 
 
 async def warm_catalog_cache(ctx: dict[str, Any]) -> dict[str, int]:

@@ -107,6 +107,14 @@ class CatalogReads:
                 )
         return found
 
+    async def low_stock(self, threshold: int, limit: int) -> list[ProductRecord]:
+        """Under the catalog generation: a stock change is a product change, which retires it."""
+        async def load() -> list[dict[str, Any]]:
+            async with self.resources.db.read() as conn:
+                return [p.to_json() for p in await service.low_stock(conn, threshold, limit)]
+
+        return [_product(r) for r in await self._cached(f"low-stock:{threshold}:{limit}", load)]
+
     async def product_by(self, *, sku: str | None = None, slug: str | None = None
                          ) -> ProductRecord | None:
         async def load() -> dict[str, Any] | None:

@@ -158,6 +158,13 @@ async def products_by_ids(conn: Reader, ids: list[int]) -> dict[int, ProductReco
     return {r.id: r for r in map(product_record, rows)}
 
 
+async def low_stock(conn: Reader, threshold: int, limit: int) -> list[ProductRecord]:
+    """Live products with at most `threshold` units left, fewest first (then oldest)."""
+    stmt = (live_products().where(col(Product.stock) <= threshold)
+            .order_by(col(Product.stock), col(Product.id)).limit(limit))
+    return [product_record(r) for r in await conn.execute(stmt)]
+
+
 async def product_by(conn: Reader, *, sku: str | None = None, slug: str | None = None
                      ) -> ProductRecord | None:
     stmt = live_products()

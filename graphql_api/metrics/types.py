@@ -154,7 +154,7 @@ class CountryReport:
                  "cancelled (return) order.")
 class SalesLine:
     id: strawberry.ID
-    source: str = strawberry.field(description="IMPORT or ORDER.")
+    source: str = strawberry.field(description="IMPORT, ORDER or SEED (`seed --orders`).")
     invoice: str
     stock_code: str
     description: str

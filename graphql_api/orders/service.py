@@ -402,6 +402,13 @@ async def count_orders(executor: Executor, query: OrderQuery) -> int:
     return int((await executor.execute(stmt)).scalar_one())
 
 
+async def count_by_status(executor: Executor) -> dict[OrderStatus, int]:
+    """Every status with its number of orders (zero included), in the lifecycle's order."""
+    rows = await executor.execute(select(_orders.c.status, func.count()).group_by(_orders.c.status))
+    found = {OrderStatus(status): int(n) for status, n in rows}
+    return {status: found.get(status, 0) for status in OrderStatus}
+
+
 async def orders_by_ids(executor: Executor, ids: list[int]) -> dict[int, OrderRecord]:
     rows = await executor.execute(_select_orders().where(_orders.c.id.in_(ids)))
     return {record.id: record for record in map(_order_record, rows)}
