@@ -200,18 +200,18 @@ class GraphQLHTTP:
                 token = cookies.access_token
         context = Context(resources=resources, signer=request.app.state.signer, token=token,
                           request=request, cookies=cookies)
-        responses = ResponseCache(resources.cache, self.max_tokens)
-        cache_key = None
+        responses = ResponseCache(context.catalog.reads, self.max_tokens)
+        cache_key = generation = None
         # Only callers without any credentials (token or cookie) share cached responses.
         if context.anonymous and responses.eligible(params):
-            # The same generation read serves the key and, on a miss, the execution's reads.
-            generation = await context.catalog.reads.generation()
-            if generation is not None:
-                cache_key = responses.key(params, media, generation)
-                if (hit := await responses.get(cache_key)) is not None:
-                    text, views = hit
-                    product_views(resources).record(views)
-                    return _respond_text(text, media, 200, {"x-cache": "hit"})
+            # One round trip reads the generation and the entry; on a miss, the execution's
+            # reads use that same generation.
+            cache_key = responses.key(params, media)
+            generation, hit = await responses.get(cache_key)
+            if hit is not None:
+                text, views = hit
+                product_views(resources).record(views)
+                return _respond_text(text, media, 200, {"x-cache": "hit"})
         try:
             result = await self.schema.execute(
                 params["query"],
@@ -239,8 +239,9 @@ class GraphQLHTTP:
         else:
             body["data"] = result.data
         text = _dump(body)
-        if cache_key is not None and status == 200 and "errors" not in body:
-            await responses.set(cache_key, text, context.views)
+        if generation is not None and cache_key is not None and status == 200 and (
+                "errors" not in body):
+            await responses.set(cache_key, generation, text, context.views)
         response = _respond_text(text, media, status, {"x-request-id": context.request_id})
         if cookies is not None and cookies.changed:
             cookies.apply(response, resources.settings)

@@ -4,7 +4,13 @@ A storefront asks the same few queries over and over; serving them from the cach
 validation and execution. Only operations made wholly of the public root fields below are
 eligible, and only for callers without a token, so no response depends on who asks. Every field
 reachable from these roots reads catalog data, whose writes bump the catalog generation
-(`catalog/reads.py`): a new generation is a new key space, so nothing stale is served.
+(`catalog/reads.py`) before they return.
+
+An entry keeps the generation it was made under, and a hit reads the entry and the current
+generation together, in one round trip (MGET): it is served only if they match. So a hit costs
+one round trip, and it is never stale, in any process sharing the cache, once a write has
+returned (a generation kept in each process and refreshed by pub/sub would save nothing more on
+the round trip, and would be stale for as long as a message takes to arrive).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
-from graphql_api.core.cache import Cache
+from graphql_api.catalog.reads import CatalogReads
 
 # A root field joins this set only if everything under it is catalog data.
 PUBLIC_ROOT_FIELDS = frozenset({"products", "product", "categories", "category", "__typename"})
@@ -43,8 +49,9 @@ def cacheable_operation(query: str, operation_name: str | None, max_tokens: int)
 
 
 class ResponseCache:
-    def __init__(self, cache: Cache, max_tokens: int) -> None:
-        self.cache = cache
+    def __init__(self, reads: CatalogReads, max_tokens: int) -> None:
+        self.reads = reads
+        self.cache = reads.cache
         self.max_tokens = max_tokens
 
     def eligible(self, params: dict[str, Any]) -> bool:
@@ -54,23 +61,31 @@ class ResponseCache:
         )
 
     @staticmethod
-    def key(params: dict[str, Any], media: str, generation: int) -> str:
-        """The key of an eligible request under the catalog generation its reads would use."""
+    def key(params: dict[str, Any], media: str) -> str:
+        """The key of an eligible request (one per request, whatever the generation)."""
         query, operation_name = params["query"], params.get("operationName")
         request = json.dumps([query, params.get("variables"), operation_name, media],
                              sort_keys=True, separators=(",", ":"))
-        return f"response:{generation}:{hashlib.sha256(request.encode()).hexdigest()}"
+        return f"response:{hashlib.sha256(request.encode()).hexdigest()}"
 
-    async def get(self, key: str) -> tuple[str, list[str]] | None:
-        """The cached body and the product views its execution counted (served again, they
-        count again: the ranking of the most viewed must see cached traffic too)."""
-        hit = await self.cache.get(key)
-        if isinstance(hit, str):
-            return hit, []
-        if isinstance(hit, dict) and isinstance(hit.get("body"), str):
-            return hit["body"], [str(v) for v in hit.get("views") or ()]
-        return None
+    async def get(self, key: str) -> tuple[int | None, tuple[str, list[str]] | None]:
+        """The catalog generation (None: no cache) and, if cached under it, the body and the
+        product views its execution counted (served again, they count again: the ranking of
+        the most viewed must see cached traffic too). One round trip."""
+        generation, entry = await self.reads.generation_with(key)
+        if generation is None:
+            return None, None
+        hit = None
+        if isinstance(entry, dict) and entry.get("generation") == generation and isinstance(
+                entry.get("body"), str):
+            hit = entry["body"], [str(v) for v in entry.get("views") or ()]
+        self.cache.count_lookups(hit is not None, hit is None)
+        return generation, hit
 
-    async def set(self, key: str, body: str, views: list[str] | None = None) -> None:
+    async def set(self, key: str, generation: int, body: str, views: list[str] | None = None
+                  ) -> None:
         if len(body) <= MAX_CACHED_BYTES:
-            await self.cache.set(key, {"body": body, "views": views} if views else body)
+            entry: dict[str, Any] = {"generation": generation, "body": body}
+            if views:
+                entry["views"] = views
+            await self.cache.set(key, entry)

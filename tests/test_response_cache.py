@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql_api.catalog.reads import GENERATION_KEY
 from graphql_api.response_cache import cacheable_operation
 from tests.catalog.test_product_admin import CREATE, UPDATE, new_sku
 
@@ -63,3 +64,35 @@ def test_only_public_catalog_operations_are_eligible() -> None:
         ("{ categories {", None),
     ]:
         assert not cacheable_operation(query, name, 2000), query
+
+
+async def test_a_hit_is_one_round_trip_to_the_cache(client: Any, gql: Any, admin_token: str,
+                                                    resources: Any, monkeypatch: Any) -> None:
+    """The generation and the entry come in one call (MGET on Redis), and the hit still sees a
+    write made since: the entry names the generation it was made under."""
+    sku = new_sku()
+    created = await gql.data(CREATE, {"input": {"sku": sku, "name": "Once", "price": "2",
+                                                 "stock": 1}}, admin_token)
+    await _post(client, {"sku": sku})
+    backend = resources.cache.backend
+    calls: list[tuple[str, Any]] = []
+    for name in ("get", "multi_get", "set", "multi_set", "increment"):
+        def spy(*args: Any, _name: str = name, _inner: Any = getattr(backend, name),
+                **kwargs: Any) -> Any:
+            calls.append((_name, args[0] if args else None))
+            return _inner(*args, **kwargs)
+
+        monkeypatch.setattr(backend, name, spy)
+    hit = await _post(client, {"sku": sku})
+    assert hit.headers.get("x-cache") == "hit" and hit.json()["data"]["product"] == {"stock": 1}
+    assert [name for name, _ in calls] == ["multi_get"]
+
+    await gql.data(UPDATE, {"id": created["productCreate"]["product"]["id"],
+                            "input": {"stock": 2}}, admin_token)
+    calls.clear()
+    fresh = await _post(client, {"sku": sku})
+    assert "x-cache" not in fresh.headers and fresh.json()["data"]["product"] == {"stock": 2}
+    # The miss executed under the generation that first call read: not read a second time.
+    assert calls[0] == ("multi_get", [GENERATION_KEY, calls[0][1][1]])
+    assert all(GENERATION_KEY not in (key if isinstance(key, list) else [key])
+               for _, key in calls[1:])

@@ -260,7 +260,9 @@ class Cache:
             self._count(value is not None, value is None)
         return value
 
-    async def multi_get(self, keys: list[str]) -> list[Any | None]:
+    async def multi_get(self, keys: list[str], *, count: bool = True) -> list[Any | None]:
+        """Many keys in one round trip (MGET). `count=False` when the caller judges the values
+        first and counts them itself (`count_lookups`)."""
         if not keys:
             return []
         values: list[Any | None] = [None] * len(keys)
@@ -269,9 +271,15 @@ class Cache:
                 values = list(await self.backend.multi_get(keys))
             except Exception as exc:
                 self._degraded("multi_get", exc)
-        found = sum(v is not None for v in values)
-        self._count(found, len(keys) - found)
+        if count:
+            found = sum(v is not None for v in values)
+            self._count(found, len(keys) - found)
         return values
+
+    def count_lookups(self, hits: int, misses: int) -> None:
+        """Lookups read with `count=False` and judged by the caller (an entry that is there but
+        no longer valid is a miss)."""
+        self._count(hits, misses)
 
     async def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         if self._skipping:
