@@ -6,7 +6,8 @@ eligible, and only for callers without a token, so no response depends on who as
 reachable from these roots reads catalog data, whose writes bump the catalog generation
 (`catalog/reads.py`) before they return.
 
-An entry keeps the generation it was made under, and a hit reads the entry and the current
+An entry keeps the generation it was made under (and its body as raw text, not re-escaped into
+JSON), and a hit reads the entry and the current
 generation together, in one round trip (MGET): it is served only if they match. So a hit costs
 one round trip, and it is never stale, in any process sharing the cache, once a write has
 returned (a generation kept in each process and refreshed by pub/sub would save nothing more on
@@ -23,6 +24,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
 from graphql_api.catalog.reads import CatalogReads
+from graphql_api.core.cache import RAW_MARK, RawText
 
 # A root field joins this set only if everything under it is catalog data.
 PUBLIC_ROOT_FIELDS = frozenset({"products", "product", "categories", "category", "__typename"})
@@ -48,17 +50,20 @@ def cacheable_operation(query: str, operation_name: str | None, max_tokens: int)
     )
 
 
+def cacheable(params: dict[str, Any], max_tokens: int) -> bool:
+    """Whether a request's operation is eligible (the caller's credentials aside)."""
+    query = params["query"]
+    return len(query) <= MAX_CACHED_QUERY_CHARS and cacheable_operation(
+        query, params.get("operationName"), max_tokens
+    )
+
+
 class ResponseCache:
-    def __init__(self, reads: CatalogReads, max_tokens: int) -> None:
+    """The entries of eligible requests (see `cacheable`), read through one request's reads."""
+
+    def __init__(self, reads: CatalogReads) -> None:
         self.reads = reads
         self.cache = reads.cache
-        self.max_tokens = max_tokens
-
-    def eligible(self, params: dict[str, Any]) -> bool:
-        query = params["query"]
-        return len(query) <= MAX_CACHED_QUERY_CHARS and cacheable_operation(
-            query, params.get("operationName"), self.max_tokens
-        )
 
     @staticmethod
     def key(params: dict[str, Any], media: str) -> str:
@@ -75,17 +80,31 @@ class ResponseCache:
         generation, entry = await self.reads.generation_with(key)
         if generation is None:
             return None, None
-        hit = None
-        if isinstance(entry, dict) and entry.get("generation") == generation and isinstance(
-                entry.get("body"), str):
-            hit = entry["body"], [str(v) for v in entry.get("views") or ()]
+        hit = _decode(entry, generation)
         self.cache.count_lookups(hit is not None, hit is None)
         return generation, hit
 
     async def set(self, key: str, generation: int, body: str, views: list[str] | None = None
                   ) -> None:
         if len(body) <= MAX_CACHED_BYTES:
-            entry: dict[str, Any] = {"generation": generation, "body": body}
-            if views:
-                entry["views"] = views
-            await self.cache.set(key, entry)
+            await self.cache.set(key, _encode(generation, body, views or []))
+
+
+# An entry is RawText: MARK generation MARK views (JSON) MARK body. The body is JSON text, in
+# which a NUL character is always escaped, so the separators cannot be confused with it.
+_SEP = RAW_MARK
+
+
+def _encode(generation: int, body: str, views: list[str]) -> RawText:
+    return RawText(f"{_SEP}{generation}{_SEP}{json.dumps(views)}{_SEP}{body}")
+
+
+def _decode(entry: Any, generation: int) -> tuple[str, list[str]] | None:
+    """The body and views of an entry made under `generation`; None for anything else."""
+    if not isinstance(entry, str):
+        return None
+    parts = entry.split(_SEP, 3)
+    if len(parts) != 4 or parts[1] != str(generation):
+        return None
+    views = json.loads(parts[2])
+    return parts[3], [str(v) for v in views]
