@@ -927,7 +927,7 @@ def variants(cfg: Config) -> list[Variant]:
     serve = [sys.executable, "-m", "graphql_api", "serve", "--workers", "1"]
     redis_db = cfg.redis_url.rstrip("/").rsplit("/", 1)[-1]
     return [
-        Variant("baseline", "baseline (Starlette + asyncpg, 1 SQL query)",
+        Variant("baseline", "baseline (hand-written Starlette + asyncpg)",
                 [sys.executable, "-m", "uvicorn", "baseline_app:app", "--app-dir", str(BENCH_DIR),
                  "--host", "127.0.0.1", "--workers", "1", "--log-level", "warning"],
                 {**clean_environ(), "BENCH_DATABASE_URL": cfg.bench_dsn,
