@@ -1,18 +1,26 @@
-"""Benchmark `products(first: 20)` against a hand-written Starlette + asyncpg baseline.
+"""Benchmark three storefront queries against hand-written Starlette + asyncpg baselines.
 
     python bench/products_query.py [--products 100000] [--duration 15] [--connections 16]
+
+The queries: `products(first: 20)` (the listing), a product detail page (one product, its
+category and its first 10 reviews) and a signed-in customer's cart of 10 lines. Each is measured
+against its hand-written equivalent (bench/baseline_app.py) returning the same bytes, and the
+cacheable ones (anonymous catalog reads) also against a hand-written endpoint serving the same
+bytes from Redis with one GET (bench/redis_baseline_app.py): the `cache hit` yardstick.
 
 One run:
 1. creates the `graphql_api_bench` database if missing (or rebuilds it when the migration files
    changed since it was built: an edited revision would not be re-applied), migrates it, seeds
-   the demo catalog (`graphql-api seed`, idempotent) and runs VACUUM ANALYZE;
+   the demo catalog (`graphql-api seed`, idempotent), adds the fixtures of the detail and cart
+   queries (reviewers and 12 reviews of one product; a customer whose cart has 10 lines) and runs
+   VACUUM ANALYZE;
 2. counts the SQL statements and PostgreSQL round trips of one request, in-process (cold cache,
    warm cache, cache disabled, and the baseline for comparison), and EXPLAIN ANALYZEs the SQL;
 3. profiles the cache-disabled path in-process with pyinstrument (if installed);
-4. serves the baseline (bench/baseline_app.py) and our server in three variants, each with
+4. serves the baseline (bench/baseline_app.py), our server in three variants, each with
    uvicorn and one worker: in-memory cache (no REDIS_URL), Redis cache (db 1) and cache disabled
-   (CACHE_ENABLED=false); checks that every response equals the baseline's, then measures each
-   with wrk after a warm-up;
+   (CACHE_ENABLED=false), and the raw Redis endpoint; for each query, checks that every
+   response is byte-identical to the baseline's, then measures each with wrk after a warm-up;
 5. prints markdown tables and rewrites its section of BENCHMARKS.md.
 
 Every process it starts listens on 127.0.0.1 only and is stopped before it exits. With 2 cores
@@ -59,12 +67,21 @@ REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))  # the sibling baseline module, however this file is started
 
 import baseline_app  # noqa: E402
+import redis_baseline_app  # noqa: E402
 
 BENCH_DB = "graphql_api_bench"
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://graphql:graphql@127.0.0.1:5432/graphql_api_test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 QUERY = "{ products(first: 20) { edges { node { id name price { amount } category { name } } } } }"
 PAYLOAD = {"query": QUERY}
+PRODUCT_QUERY = ("query($id: ID!) { product(id: $id) { id name description price { amount } stock "
+                 "category { name } reviews(first: 10) { edges { node { rating title body "
+                 "authorName } } } } }")
+CART_QUERY = ("{ cart { itemCount subtotal { amount } total { amount } lines { quantity "
+              "product { id name } unitPrice { amount } lineTotal { amount } } } }")
+REVIEWS = 12  # on the detail page's product: the page shows the first 10
+CART_LINES = 10
+BENCH_CUSTOMER = "bench-customer@example.com"
 RESULTS_DIR = BENCH_DIR / "results"
 BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
 SECTION_TITLE = ("## `products(first: 20)`: our server vs a hand-written Starlette + asyncpg "
@@ -101,6 +118,7 @@ class Config:
     quiet_below: float  # wait until the machine's CPU use is below this (percent) ...
     quiet_wait: int  # ... for at most this many seconds before each measurement
     write_md: bool
+    bench_db: str = BENCH_DB
 
     @property
     def bench_dsn(self) -> str:
@@ -161,10 +179,12 @@ def parse_args() -> Config:
     parser.add_argument("--quiet-wait", type=int, default=90,
                         help="seconds to wait at most for that (then measure anyway)")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    parser.add_argument("--bench-database", default=BENCH_DB,
+                        help="the benchmark database's name (created and rebuilt by the script)")
     args = parser.parse_args()
 
     admin = make_url(args.admin_database_url)
-    if admin.database == BENCH_DB:
+    if admin.database == args.bench_database:
         parser.error("--admin-database-url must name another database than the benchmark's")
     redis_db = args.redis_url.rstrip("/").rsplit("/", 1)[-1]
     if not redis_db.isdigit() or int(redis_db) == 0:
@@ -180,7 +200,7 @@ def parse_args() -> Config:
         rounds=max(1, args.rounds),
         profile_runs=args.profile_runs,
         admin_url=args.admin_database_url,
-        bench_url=admin.set(database=BENCH_DB).render_as_string(False),
+        bench_url=admin.set(database=args.bench_database).render_as_string(False),
         redis_url=args.redis_url,
         jwt_secret=secrets.token_urlsafe(36),  # 48 characters
         server_cpu=server_cpu,
@@ -189,6 +209,7 @@ def parse_args() -> Config:
         quiet_below=args.quiet_below,
         quiet_wait=args.quiet_wait,
         write_md=not args.no_write,
+        bench_db=args.bench_database,
     )
 
 
@@ -202,6 +223,38 @@ class Catalog:
     categories: int
     postgres_version: str
     ssl: bool
+    detail_product_id: int  # the product detail page's product
+    customer_id: int  # the signed-in customer whose cart is read
+
+
+async def add_fixtures(conn: asyncpg.Connection) -> tuple[int, int]:
+    """What the detail and cart queries read (idempotent): REVIEWS reviews by as many reviewers
+    of the first live product, and a customer with a cart of CART_LINES lines."""
+    products = [r["id"] for r in await conn.fetch(
+        "SELECT id FROM product WHERE deleted_at IS NULL ORDER BY id LIMIT $1", CART_LINES + 1)]
+    detail, in_cart = products[0], products[1:]
+    users = """INSERT INTO "user" (email, name, password_hash, role, is_active, created_at)
+               VALUES ($1, $2, '!', 'customer', true, now())
+               ON CONFLICT (email) DO UPDATE SET is_active = true RETURNING id"""
+    for i in range(REVIEWS):
+        reviewer = await conn.fetchval(users, f"bench-reviewer-{i}@example.com",
+                                       f"Reviewer {i}")
+        await conn.execute(
+            "INSERT INTO review (product_id, user_id, rating, title, body, verified_purchase, "
+            "created_at) VALUES ($1, $2, $3, $4, $5, false, now() - $6 * interval '1 minute') "
+            "ON CONFLICT (product_id, user_id) DO NOTHING",
+            detail, reviewer, 1 + i % 5, f"Review {i}", f"Review {i} of the bench product. " * 3,
+            i)
+    customer = await conn.fetchval(users, BENCH_CUSTOMER, "Bench Customer")
+    cart = await conn.fetchval(
+        "INSERT INTO cart (user_id, version, created_at, updated_at) VALUES ($1, 1, now(), now()) "
+        "ON CONFLICT (user_id) DO UPDATE SET version = cart.version RETURNING id", customer)
+    for i, product in enumerate(in_cart):
+        await conn.execute(
+            "INSERT INTO cart_line (cart_id, product_id, quantity, added_at) "
+            "VALUES ($1, $2, $3, now() + $4 * interval '1 second') "
+            "ON CONFLICT (cart_id, product_id) DO NOTHING", cart, product, 1 + i % 3, i)
+    return detail, customer
 
 
 def migrations_fingerprint() -> str:
@@ -225,20 +278,20 @@ async def ensure_database(cfg: Config, fingerprint: str | None) -> None:
         try:
             built_from = await conn.fetchrow(
                 "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database "
-                "WHERE datname = $1", BENCH_DB)
+                "WHERE datname = $1", cfg.bench_db)
             if built_from is not None and fingerprint is not None and (
                 built_from["comment"] != f"migrations {fingerprint}"
             ):
-                log(f"the migrations changed since {BENCH_DB} was built: rebuilding it")
-                await conn.execute(f'DROP DATABASE "{BENCH_DB}" WITH (FORCE)')
+                log(f"the migrations changed since {cfg.bench_db} was built: rebuilding it")
+                await conn.execute(f'DROP DATABASE "{cfg.bench_db}" WITH (FORCE)')
                 built_from = None
             if built_from is None:
-                log(f"creating database {BENCH_DB}")
-                await conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+                log(f"creating database {cfg.bench_db}")
+                await conn.execute(f'CREATE DATABASE "{cfg.bench_db}"')
             return
         finally:
             await conn.close()
-    raise SystemExit(f"cannot connect to PostgreSQL to create {BENCH_DB}: {last_error!r}")
+    raise SystemExit(f"cannot connect to PostgreSQL to create {cfg.bench_db}: {last_error!r}")
 
 
 def run_cli(cfg: Config, *args: str, workdir: Path) -> None:
@@ -252,7 +305,8 @@ async def finish_database(cfg: Config, fingerprint: str | None) -> Catalog:
     try:
         if fingerprint is not None:  # the database now matches these migrations
             await conn.execute(
-                f"COMMENT ON DATABASE \"{BENCH_DB}\" IS 'migrations {fingerprint}'")
+                f"COMMENT ON DATABASE \"{cfg.bench_db}\" IS 'migrations {fingerprint}'")
+        detail, customer = await add_fixtures(conn)
         await conn.execute("VACUUM ANALYZE")
         return Catalog(
             products=await conn.fetchval("SELECT count(*) FROM product"),
@@ -261,6 +315,8 @@ async def finish_database(cfg: Config, fingerprint: str | None) -> Catalog:
             categories=await conn.fetchval("SELECT count(*) FROM category"),
             postgres_version=await conn.fetchval("SHOW server_version"),
             ssl=conn._transport.get_extra_info("sslcontext") is not None,  # type: ignore[attr-defined]
+            detail_product_id=detail,
+            customer_id=customer,
         )
     finally:
         await conn.close()
@@ -633,6 +689,47 @@ class Variant:
     command: list[str]
     env: dict[str, str]
     is_baseline: bool = False
+    is_raw_cache: bool = False  # the hand-written Redis endpoint: cacheable queries only
+
+
+@dataclass(frozen=True)
+class BenchQuery:
+    key: str
+    label: str
+    payload: dict[str, Any]
+    baseline_path: str  # the hand-written equivalent's route in bench/baseline_app.py
+    headers: dict[str, str]
+    cacheable: bool  # an anonymous catalog read: our response cache serves it
+
+    def path(self, variant: Variant) -> str:
+        return self.baseline_path if variant.is_baseline else "/graphql"
+
+    def lua(self) -> Path:
+        """The wrk script POSTing this query (headers and body as our clients send them)."""
+        RESULTS_DIR.mkdir(exist_ok=True)
+        path = RESULTS_DIR / f"post_{self.key}.lua"
+        lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"']
+        lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in self.headers.items()]
+        lines.append(f"wrk.body = [==[{json.dumps(self.payload)}]==]")
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+
+def bench_queries(cfg: Config, catalog: Catalog) -> list[BenchQuery]:
+    from graphql_api.accounts.security import TokenSigner
+    from graphql_api.core.ids import to_global_id
+
+    # Valid for the whole run; the server and the cart baseline verify it with cfg.jwt_secret.
+    signer = TokenSigner(cfg.settings(access_token_ttl_seconds=12 * 3600))
+    token = signer.issue_access(catalog.customer_id, "customer")
+    detail = to_global_id("Product", catalog.detail_product_id)
+    return [
+        BenchQuery("products", "`products(first: 20)`", PAYLOAD, "/graphql", {}, True),
+        BenchQuery("detail", "product detail (10 reviews)",
+                   {"query": PRODUCT_QUERY, "variables": {"id": detail}}, "/product", {}, True),
+        BenchQuery("cart", "signed-in cart (10 lines)", {"query": CART_QUERY}, "/cart",
+                   {"Authorization": f"Bearer {token}"}, False),
+    ]
 
 
 @dataclass
@@ -648,6 +745,7 @@ class WrkResult:
 @dataclass
 class Measurement:
     variant: Variant
+    query: BenchQuery
     wrk: WrkResult
     byte_identical: bool
     busy_before: float  # machine CPU use (%) just before this variant's server started
@@ -709,10 +807,22 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def fetch(base: str) -> bytes:
-    response = httpx.post(f"{base}/graphql", json=PAYLOAD, timeout=30)
+def fetch(base: str, query: BenchQuery | None = None, variant: Variant | None = None) -> bytes:
+    if query is None or variant is None:
+        response = httpx.post(f"{base}/graphql", json=PAYLOAD, timeout=30)
+    else:
+        response = httpx.post(f"{base}{query.path(variant)}", json=query.payload,
+                              headers=query.headers, timeout=30)
     response.raise_for_status()
     return response.content
+
+
+def check_same_bytes(reference: bytes, ours: bytes, what: str) -> None:
+    """The bytes must be the baseline's (JSON equality first, for a readable difference)."""
+    check_same_response(reference, ours, what)
+    if reference != ours:
+        raise AssertionError(f"{what}: JSON-equal to the baseline's but not byte-identical:\n"
+                             f"{ours[:300]!r}\n{reference[:300]!r}")
 
 
 def check_same_response(reference: bytes, ours: bytes, what: str) -> bool:
@@ -731,7 +841,7 @@ def describe_difference(expected: Any, actual: Any) -> str:
         ours = actual["data"]["products"]["edges"]
         theirs = expected["data"]["products"]["edges"]
     except (KeyError, TypeError):
-        return f"the shape differs: {json.dumps(actual)[:300]}"
+        return f"ours {json.dumps(actual)[:400]} vs the baseline's {json.dumps(expected)[:400]}"
     if len(ours) != len(theirs):
         return f"{len(ours)} edges instead of {len(theirs)}"
     for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
@@ -790,10 +900,10 @@ def parse_wrk(output: str) -> tuple[float, float, float, int, list[str]]:
     return float(rps[1]), _latency_ms(p50[1]), _latency_ms(p99[1]), int(total[1]), problems
 
 
-def run_wrk(cfg: Config, url: str, seconds: int) -> WrkResult:
+def run_wrk(cfg: Config, url: str, seconds: int, script: Path | None = None) -> WrkResult:
     # --timeout 10s: a slow response counts in the latencies instead of as a socket timeout.
     cmd = pinned(["wrk", "-t1", f"-c{cfg.connections}", f"-d{seconds}s", "--timeout", "10s",
-                  "--latency", "-s", str(BENCH_DIR / "post.lua"), url], cfg.wrk_cpu)
+                  "--latency", "-s", str(script or BENCH_DIR / "post.lua"), url], cfg.wrk_cpu)
     done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
     rps, p50, p99, total, problems = parse_wrk(done.stdout)
     return WrkResult(rps, p50, p99, total, problems, cmd)
@@ -805,65 +915,101 @@ def flush_bench_cache(redis_url: str) -> None:
 
     client = redis.Redis.from_url(redis_url)
     try:
-        keys = list(client.scan_iter(match="gql*", count=1000))
-        if keys:
-            client.delete(*keys)
+        for pattern in ("gql*", f"{redis_baseline_app.PREFIX}*"):
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
     finally:
         client.close()
 
 
 def variants(cfg: Config) -> list[Variant]:
     serve = [sys.executable, "-m", "graphql_api", "serve", "--workers", "1"]
+    redis_db = cfg.redis_url.rstrip("/").rsplit("/", 1)[-1]
     return [
-        Variant("baseline", "baseline (Starlette + asyncpg, 1 SQL query)",
+        Variant("baseline", "baseline (hand-written Starlette + asyncpg)",
                 [sys.executable, "-m", "uvicorn", "baseline_app:app", "--app-dir", str(BENCH_DIR),
                  "--host", "127.0.0.1", "--workers", "1", "--log-level", "warning"],
-                {**clean_environ(), "BENCH_DATABASE_URL": cfg.bench_dsn}, is_baseline=True),
+                {**clean_environ(), "BENCH_DATABASE_URL": cfg.bench_dsn,
+                 "BENCH_JWT_SECRET": cfg.jwt_secret}, is_baseline=True),
         Variant("nocache", "ours, cache disabled (`CACHE_ENABLED=false`)", serve,
                 cfg.server_env(CACHE_ENABLED="false")),
         Variant("memory", "ours, in-memory cache (no `REDIS_URL`)", serve, cfg.server_env()),
-        Variant("redis", "ours, Redis cache (db 1)", serve,
+        Variant("redis", f"ours, Redis cache (db {redis_db})", serve,
                 cfg.server_env(REDIS_URL=cfg.redis_url)),
+        Variant("rawredis", "raw Redis endpoint (Starlette + 1 GET, same bytes)",
+                [sys.executable, "-m", "uvicorn", "redis_baseline_app:app", "--app-dir",
+                 str(BENCH_DIR), "--host", "127.0.0.1", "--workers", "1", "--log-level",
+                 "warning"],
+                {**clean_environ(), "BENCH_REDIS_URL": cfg.redis_url}, is_raw_cache=True),
     ]
 
 
-def measure_one(cfg: Config, variant: Variant, workdir: Path, reference: bytes | None
-                ) -> tuple[Measurement, bytes]:
-    if variant.key == "redis":
+def fill_raw_cache(cfg: Config, queries: list[BenchQuery], reference: dict[str, bytes]) -> None:
+    """The raw Redis endpoint's entries: the bytes the baseline (and our server) answer."""
+    import redis
+
+    client = redis.Redis.from_url(cfg.redis_url)
+    try:
+        for query in queries:
+            client.set(redis_baseline_app.key(query.payload), reference[query.key], ex=3600)
+    finally:
+        client.close()
+
+
+def measure_server(cfg: Config, variant: Variant, queries: list[BenchQuery], workdir: Path,
+                   reference: dict[str, bytes]) -> list[Measurement]:
+    """One server, every query it serves, one after the other (the baseline's bytes are kept
+    as the reference the first time; every other answer must be byte-identical)."""
+    if variant.is_raw_cache:
+        queries = [q for q in queries if q.cacheable]
+    if variant.key == "redis" or variant.is_raw_cache:
         flush_bench_cache(cfg.redis_url)
+    if variant.is_raw_cache:
+        fill_raw_cache(cfg, queries, reference)
     busy = wait_for_quiet(cfg)  # before our server starts: what other processes use
+    results = []
     with running_server(variant, cfg, workdir) as base:
-        body = fetch(base)
-        reference = reference or body
-        identical = check_same_response(reference, body, variant.label)
-        log(f"response {'byte-identical to' if identical else 'JSON-equal to'} the baseline's "
-            f"({len(body)} bytes); warming up for {cfg.warmup}s")
-        if cfg.warmup:
-            run_wrk(cfg, f"{base}/graphql", cfg.warmup)
-        wrk = run_wrk(cfg, f"{base}/graphql", cfg.duration)
-        check_same_response(reference, fetch(base), variant.label + " after the run")
-    log(f"{variant.label}: {wrk.requests_per_sec:.0f} req/s, p50 {wrk.p50_ms:.2f} ms, "
-        f"p99 {wrk.p99_ms:.2f} ms (machine {busy:.0f}% busy before) {' '.join(wrk.problems)}")
-    return Measurement(variant, wrk, identical, busy), reference
+        for query in queries:
+            body = fetch(base, query, variant)
+            reference.setdefault(query.key, body)
+            what = f"{query.label}, {variant.label}"
+            check_same_bytes(reference[query.key], body, what)
+            log(f"{what}: byte-identical to the baseline's ({len(body)} bytes); warming up "
+                f"for {cfg.warmup}s")
+            url, script = f"{base}{query.path(variant)}", query.lua()
+            if cfg.warmup:
+                run_wrk(cfg, url, cfg.warmup, script)
+            wrk = run_wrk(cfg, url, cfg.duration, script)
+            check_same_bytes(reference[query.key], fetch(base, query, variant),
+                             what + " after the run")
+            log(f"{what}: {wrk.requests_per_sec:.0f} req/s, p50 {wrk.p50_ms:.2f} ms, "
+                f"p99 {wrk.p99_ms:.2f} ms (machine {busy:.0f}% busy before) "
+                f"{' '.join(wrk.problems)}")
+            results.append(Measurement(variant, query, wrk, True, busy))
+    return results
 
 
-def measure(cfg: Config, workdir: Path) -> list[Measurement]:
-    """Every variant, `rounds` times interleaved (the baseline first); the best round of each."""
-    best: dict[str, Measurement] = {}
-    rounds: dict[str, list[float]] = {}
-    reference: bytes | None = None
+def measure(cfg: Config, queries: list[BenchQuery], workdir: Path) -> list[Measurement]:
+    """Every variant, `rounds` times interleaved (the baseline first); the best round of each
+    (variant, query)."""
+    best: dict[tuple[str, str], Measurement] = {}
+    rounds: dict[tuple[str, str], list[float]] = {}
+    reference: dict[str, bytes] = {}
     for n in range(cfg.rounds):
         if cfg.rounds > 1:
             log(f"round {n + 1} of {cfg.rounds}")
         for variant in variants(cfg):
-            result, reference = measure_one(cfg, variant, workdir, reference)
-            rounds.setdefault(variant.key, []).append(result.wrk.requests_per_sec)
-            kept = best.get(variant.key)
-            if kept is None or result.wrk.requests_per_sec > kept.wrk.requests_per_sec:
-                best[variant.key] = result
+            for result in measure_server(cfg, variant, queries, workdir, reference):
+                key = (variant.key, result.query.key)
+                rounds.setdefault(key, []).append(result.wrk.requests_per_sec)
+                kept = best.get(key)
+                if kept is None or result.wrk.requests_per_sec > kept.wrk.requests_per_sec:
+                    best[key] = result
     for key, result in best.items():
         result.rounds = rounds[key]
-    return list(best.values())
+    order = {q.key: i for i, q in enumerate(queries)}
+    return sorted(best.values(), key=lambda m: order[m.query.key])
 
 
 # --- 5. report ------------------------------------------------------------------------------------
@@ -896,20 +1042,27 @@ def versions() -> str:
 
 
 def results_table(results: list[Measurement]) -> str:
-    baseline = next(m for m in results if m.variant.is_baseline).wrk.requests_per_sec
+    """Per query: every variant against that query's hand-written baseline and, for the cached
+    variants of a cacheable query, against the raw Redis endpoint (the cache-hit yardstick)."""
     several = any(len(m.rounds) > 1 for m in results)
-    head = "| variant | req/s | p50 | p99 | ratio to baseline | CPU busy before |"
-    rule = "|---|---:|---:|---:|---:|---:|"
+    head = ("| query | variant | req/s | p50 | p99 | ratio to baseline | ratio to raw Redis "
+            "| CPU busy before |")
+    rule = "|---|---|---:|---:|---:|---:|---:|---:|"
     if several:
         head += " req/s of every round |"
         rule += "---|"
     lines = [head, rule]
     for m in results:
+        same = [r for r in results if r.query.key == m.query.key]
+        baseline = next(r for r in same if r.variant.is_baseline).wrk.requests_per_sec
+        raw = next((r.wrk.requests_per_sec for r in same if r.variant.is_raw_cache), None)
+        cached = m.variant.key in ("memory", "redis", "rawredis") and m.query.cacheable
+        vs_raw = f"{m.wrk.requests_per_sec / raw:.2f}" if raw and cached else ""
         w = m.wrk
         problems = f" ({'; '.join(w.problems)})" if w.problems else ""
-        line = (f"| {m.variant.label}{problems} | {w.requests_per_sec:,.0f} | {w.p50_ms:.2f} ms "
-                f"| {w.p99_ms:.2f} ms | {w.requests_per_sec / baseline:.2f} | "
-                f"{m.busy_before:.0f}% |")
+        line = (f"| {m.query.label} | {m.variant.label}{problems} | {w.requests_per_sec:,.0f} "
+                f"| {w.p50_ms:.2f} ms | {w.p99_ms:.2f} ms | {w.requests_per_sec / baseline:.2f} "
+                f"| {vs_raw} | {m.busy_before:.0f}% |")
         if several:
             line += " " + ", ".join(f"{r:,.0f}" for r in m.rounds) + " |"
         lines.append(line)
@@ -977,8 +1130,14 @@ def render_block(cfg: Config, catalog: Catalog, results: list[Measurement],
                if cfg.server_cpu is not None else "no CPU pinning")
     wrk_cmd = display(next(m for m in results if m.variant.is_baseline).wrk.command)
     equal = all(m.byte_identical for m in results)
-    servers = "\n".join(f"  - {m.variant.label}: `{display(m.variant.command)} --port P`"
-                        for m in results)
+    seen: dict[str, Variant] = {m.variant.key: m.variant for m in results}
+    servers = "\n".join(f"  - {v.label}: `{display(v.command)} --port P`"
+                        for v in seen.values())
+    queries = {m.query.key: m.query for m in results}
+    listed = "\n".join(f"  - {q.label}: `{q.payload['query']}`"
+                       + (" (variables: the product's ID)" if q.key == "detail" else "")
+                       + (" (signed in: a bearer token)" if q.headers else "")
+                       for q in queries.values())
     rounds = (f"best of {cfg.rounds} interleaved rounds per variant" if cfg.rounds > 1
               else "one round per variant")
     return f"""{SECTION_BEGIN}
@@ -992,7 +1151,7 @@ def render_block(cfg: Config, catalog: Catalog, results: list[Measurement],
 the baseline as well as ours. Other work may run on this shared machine: the table gives the \
 CPU use measured just before each variant's server started.
 - **Versions**: {versions()}.
-- **Data**: `{BENCH_DB}`, {catalog.live_products:,} live products ({catalog.products:,} in \
+- **Data**: `{cfg.bench_db}`, {catalog.live_products:,} live products ({catalog.products:,} in \
 all) in {catalog.categories} categories from `graphql-api seed --products {cfg.products}`, \
 then `VACUUM ANALYZE`; schema as migrated (migrations \
 fingerprint `{migrations_fingerprint()}`).
@@ -1002,7 +1161,16 @@ fingerprint `{migrations_fingerprint()}`).
 - **Load**: `{wrk_cmd}` after a {cfg.warmup}s warm-up of the \
 same; {pinning}; {rounds}.
 - **Responses**: checked before and after each measurement: every variant's body is \
-{"byte-identical" if equal else "JSON-equal (not byte-identical)"} to the baseline's.
+{"byte-identical" if equal else "JSON-equal (not byte-identical)"} to the baseline's (the \
+script fails otherwise).
+- **Queries** (one wrk script each, `bench/results/post_<query>.lua`; the baselines answer on \
+`/graphql`, `/product` and `/cart` of `bench/baseline_app.py`):
+{listed}
+- **Cache**: the in-memory and Redis variants serve the two anonymous catalog queries from the \
+response cache after the first request (a hit: one Redis round trip, MGET of the catalog \
+generation and the entry); the cart is signed in, never served from it. "ratio to raw Redis" \
+compares a hit with `bench/redis_baseline_app.py` (parse the body, hash, one GET of the same \
+bytes).
 
 {results_table(results)}
 
@@ -1074,7 +1242,7 @@ def main() -> int:
         print(f"\n{counts_table(counts)}\n\n{plans_table(plans)}\n", flush=True)
         profile = asyncio.run(profile_db_path(cfg)) if cfg.profile_runs > 0 else None
         print(profile_section(profile) + "\n", flush=True)
-        results = measure(cfg, workdir)
+        results = measure(cfg, bench_queries(cfg, catalog), workdir)
     print(f"\n{results_table(results)}\n", flush=True)
     if cfg.write_md:
         write_benchmarks_md(render_block(cfg, catalog, results, counts, plans, profile,

@@ -51,11 +51,14 @@ class Context:
     _user: User | None = None
     _user_loaded: bool = False
     _identity: tuple[int | None, str] | None = None  # caller_identity(), made once per read
+    # The catalog reads the request started with (the response cache's lookup read the
+    # generation through them); the first `catalog` uses them, a refreshed one starts afresh.
+    first_reads: CatalogReads | None = None
 
     @property
     def anonymous(self) -> bool:
         """No credentials at all: no token, and no session cookie (an access or refresh one)."""
-        return self.token is None and not (self.cookies is not None and self.cookies.presented)
+        return anonymous(self.token, self.cookies)
 
     @cached_property
     def claims(self) -> AccessClaims | None:
@@ -83,7 +86,8 @@ class Context:
 
     @cached_property
     def catalog(self) -> CatalogLoaders:
-        return CatalogLoaders(CatalogReads(self.resources))
+        reads, self.first_reads = self.first_reads, None
+        return CatalogLoaders(reads or CatalogReads(self.resources))
 
     def record_view(self, view: str) -> None:
         self.views.append(view)
@@ -156,6 +160,11 @@ class Context:
         """Drop what this context has loaded (a long-lived subscription re-reads after a change)."""
         self.__dict__.pop("catalog", None)
         self.__dict__.pop("orders", None)
+
+
+def anonymous(token: str | None, cookies: SessionCookies | None) -> bool:
+    """No credentials at all: no token, and no session cookie (an access or refresh one)."""
+    return token is None and not (cookies is not None and cookies.presented)
 
 
 _users = User.__table__  # type: ignore[attr-defined]

@@ -18,11 +18,12 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from graphql_api.accounts.cookies import SessionCookies
+from graphql_api.catalog.reads import CatalogReads
 from graphql_api.catalog.warming import product_views
-from graphql_api.context import Context, bearer_token
+from graphql_api.context import Context, anonymous, bearer_token
 from graphql_api.core.errors import ApiError
 from graphql_api.playground import Playground
-from graphql_api.response_cache import ResponseCache
+from graphql_api.response_cache import ResponseCache, cacheable
 
 log = logging.getLogger(__name__)
 
@@ -198,20 +199,23 @@ class GraphQLHTTP:
                                                 "this site or an allowed Origin.", "FORBIDDEN"),
                                     media, 403)
                 token = cookies.access_token
-        context = Context(resources=resources, signer=request.app.state.signer, token=token,
-                          request=request, cookies=cookies)
-        responses = ResponseCache(resources.cache, self.max_tokens)
-        cache_key = None
-        # Only callers without any credentials (token or cookie) share cached responses.
-        if context.anonymous and responses.eligible(params):
-            # The same generation read serves the key and, on a miss, the execution's reads.
-            generation = await context.catalog.reads.generation()
-            if generation is not None:
-                cache_key = responses.key(params, media, generation)
-                if (hit := await responses.get(cache_key)) is not None:
-                    text, views = hit
+        responses = cache_key = generation = reads = None
+        # Only callers without any credentials (token or cookie) share cached responses. A hit
+        # is served before the context is made: it needs none of it.
+        if anonymous(token, cookies) and cacheable(params, self.max_tokens):
+            # One round trip reads the generation and the entry; on a miss, the execution's
+            # reads use that same generation.
+            reads = CatalogReads(resources)
+            responses = ResponseCache(reads)
+            cache_key = responses.key(params, media)
+            generation, hit = await responses.get(cache_key)
+            if hit is not None:
+                text, views = hit
+                if views:
                     product_views(resources).record(views)
-                    return _respond_text(text, media, 200, {"x-cache": "hit"})
+                return _respond_text(text, media, 200, {"x-cache": "hit"})
+        context = Context(resources=resources, signer=request.app.state.signer, token=token,
+                          request=request, cookies=cookies, first_reads=reads)
         try:
             result = await self.schema.execute(
                 params["query"],
@@ -239,8 +243,9 @@ class GraphQLHTTP:
         else:
             body["data"] = result.data
         text = _dump(body)
-        if cache_key is not None and status == 200 and "errors" not in body:
-            await responses.set(cache_key, text, context.views)
+        if responses is not None and generation is not None and cache_key is not None and (
+                status == 200 and "errors" not in body):
+            await responses.set(cache_key, generation, text, context.views)
         response = _respond_text(text, media, status, {"x-request-id": context.request_id})
         if cookies is not None and cookies.changed:
             cookies.apply(response, resources.settings)

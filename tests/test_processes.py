@@ -128,3 +128,33 @@ async def test_a_subscriber_on_one_process_hears_order_changes_made_on_the_other
         {"status": "SHIPPED", "previousStatus": "PAID", "version": 3},
         {"status": "DELIVERED", "previousStatus": "SHIPPED", "version": 4},
     ]
+
+
+async def test_once_a_write_returns_the_other_process_never_serves_the_old_response(
+    two_servers: list[str],
+) -> None:
+    """B serves a catalog query from the shared response cache (on Redis); each time A's write
+    has returned, B's next answer is the new one, never the cached old one."""
+    a, b = two_servers
+    read = {"query": "query($sku: String) { product(sku: $sku) { stock } }"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        login = await _gql(http, a, "mutation { tokenCreate(input: {email: \"two@example.com\", "
+                           f"password: \"{PASSWORD}\"}}) {{ accessToken }} }}", {})
+        token = login["tokenCreate"]["accessToken"]  # type: ignore[index]
+        sku = new_sku()
+        created = await _gql(http, a, CREATE, {"input": {"sku": sku, "name": "Raced",
+                                                         "price": "3", "stock": 0}}, token)
+        product_id = created["productCreate"]["product"]["id"]  # type: ignore[index]
+        request = {**read, "variables": {"sku": sku}}
+        hits = 0
+        for stock in range(1, 26):
+            for _ in range(2):  # the second is a hit on Redis: B has the old answer cached
+                before = await http.post(f"http://{b}/graphql", json=request)
+                assert before.json()["data"]["product"] == {"stock": stock - 1}
+                hits += before.headers.get("x-cache") == "hit"
+            await _gql(http, a, UPDATE, {"id": product_id, "input": {"stock": stock}}, token)
+            after = await http.post(f"http://{b}/graphql", json=request)
+            assert after.json()["data"]["product"] == {"stock": stock}, (stock, after.headers)
+    # The cache was really in play: on Redis, every read but the very first and those right
+    # after a write was a hit (embedded, each process's in-memory cache is off: no hits).
+    assert hits == (2 * 25 - 1 if os.environ.get("REDIS_URL") else 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql_api.catalog.reads import GENERATION_KEY
 from graphql_api.response_cache import cacheable_operation
 from tests.catalog.test_product_admin import CREATE, UPDATE, new_sku
 
@@ -63,3 +64,46 @@ def test_only_public_catalog_operations_are_eligible() -> None:
         ("{ categories {", None),
     ]:
         assert not cacheable_operation(query, name, 2000), query
+
+
+async def test_a_hit_is_one_round_trip_to_the_cache(client: Any, gql: Any, admin_token: str,
+                                                    resources: Any, monkeypatch: Any) -> None:
+    """The generation and the entry come in one call (MGET on Redis), and the hit still sees a
+    write made since: the entry names the generation it was made under."""
+    sku = new_sku()
+    created = await gql.data(CREATE, {"input": {"sku": sku, "name": "Once", "price": "2",
+                                                 "stock": 1}}, admin_token)
+    await _post(client, {"sku": sku})
+    cache = resources.cache
+    # What goes to the cache: Redis commands (each a round trip), or the in-memory backend's calls.
+    calls: list[tuple[str, list[str]]] = []
+    if cache.kind == "redis":
+        def command(*args: Any, _inner: Any = cache.backend.client.execute_command,
+                    **kwargs: Any) -> Any:
+            calls.append((str(args[0]).upper(), [str(a) for a in args[1:]]))
+            return _inner(*args, **kwargs)
+
+        monkeypatch.setattr(cache.backend.client, "execute_command", command)
+        multi_get, generation_key = "MGET", f"gql:{GENERATION_KEY}"
+    else:
+        for name in ("get", "multi_get", "set", "multi_set", "increment"):
+            def call(*args: Any, _name: str = name, _inner: Any = getattr(cache.backend, name),
+                     **kwargs: Any) -> Any:
+                keys = args[0] if args and isinstance(args[0], list) else list(args[:1])
+                calls.append((_name, [str(k) for k in keys]))
+                return _inner(*args, **kwargs)
+
+            monkeypatch.setattr(cache.backend, name, call)
+        multi_get, generation_key = "multi_get", GENERATION_KEY
+    hit = await _post(client, {"sku": sku})
+    assert hit.headers.get("x-cache") == "hit" and hit.json()["data"]["product"] == {"stock": 1}
+    assert [(name, keys[0]) for name, keys in calls] == [(multi_get, generation_key)]
+
+    await gql.data(UPDATE, {"id": created["productCreate"]["product"]["id"],
+                            "input": {"stock": 2}}, admin_token)
+    calls.clear()
+    fresh = await _post(client, {"sku": sku})
+    assert "x-cache" not in fresh.headers and fresh.json()["data"]["product"] == {"stock": 2}
+    # The miss executed under the generation that first call read: not read a second time.
+    assert calls[0][0] == multi_get and calls[0][1][0] == generation_key
+    assert all(generation_key not in keys for _, keys in calls[1:]), calls

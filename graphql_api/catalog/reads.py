@@ -49,6 +49,22 @@ class CatalogReads:
             self._generation = generation
         return self._generation
 
+    async def generation_with(self, key: str) -> tuple[int | None, Any | None]:
+        """The generation, as `generation()` gives it, and the raw value of one other cache key,
+        read together in one round trip (MGET): a cached response checks that it was made under
+        the current generation without a second trip to Redis. The generation is kept for the
+        rest of the request. The value is not counted as a lookup: its reader judges it."""
+        if self._generation_read:
+            return self._generation, (await self.cache.multi_get([key], count=False))[0]
+        generation, value = await self.cache.multi_get([GENERATION_KEY, key], count=False)
+        if generation is None:
+            # First reader (or an evicted key): start a generation; nothing was cached under it.
+            self._generation_read = True
+            self._generation = await self.cache.increment(GENERATION_KEY)
+            return self._generation, None
+        self._generation_read, self._generation = True, int(generation)
+        return self._generation, value
+
     async def _prefix(self) -> str | None:
         generation = await self.generation()
         return None if generation is None else f"catalog:{generation}"

@@ -247,8 +247,11 @@ async def _announce(info: Info, outcome: Outcome) -> None:
     events = info.context.resources.events
     if outcome.event is not None:
         await events.emit(ORDER_STATUS_CHANGED, outcome.event.to_json())
-    for product_id in outcome.stock_changed:
-        await events.emit(PRODUCT_CHANGED, {"id": product_id, "op": "stock"})
+    if outcome.stock_changed:
+        # One event per transaction, however many lines: each event retires the whole cached
+        # catalog (a new generation) and queues indexing, so one per line would multiply both.
+        ids = sorted(set(outcome.stock_changed))
+        await events.emit(PRODUCT_CHANGED, {"ids": ids, "op": "stock"})
 
 
 async def _payload_order(info: Info, outcome: Outcome | None) -> Order | None:

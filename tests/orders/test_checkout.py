@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from typing import Any
 
 import pytest
 
+from graphql_api.core.events import PRODUCT_CHANGED, channel
+from graphql_api.core.ids import decode_pk
 from tests.conftest import make_user
 from tests.shop import (
     ADDRESS,
+    CANCEL,
     CART,
     CHECKOUT,
     add,
@@ -196,3 +201,36 @@ async def test_a_bad_idempotency_key_is_a_user_error(gql: Any, admin_token: str,
 async def test_checkout_needs_a_signed_in_customer(gql: Any) -> None:
     body = await gql(CHECKOUT, checkout_input())
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_checkout_and_its_cancellation_each_announce_stock_once(
+    gql: Any, admin_token: str, resources: Any
+) -> None:
+    """An announcement retires the whole cached catalog (a new generation) and queues indexing:
+    one per transaction, naming every product whose stock it changed, not one per order line."""
+    _, _, token = await make_user(resources)
+    products = [await new_product(gql, admin_token, stock=4) for _ in range(3)]
+    for product in products:
+        await add(gql, token, product, 2)
+    pks = sorted(decode_pk(p, "Product") or 0 for p in products)
+    received: list[dict[str, Any]] = []
+
+    async def collect(messages: Any) -> None:
+        async for message in messages:
+            received.append(message)
+
+    async with resources.pubsub.subscribe(channel(PRODUCT_CHANGED)) as messages:
+        collector = asyncio.create_task(collect(messages))
+        await asyncio.sleep(0.2)  # the Redis subscription is live before the write
+        order = (await checkout(gql, token))["order"]
+        await asyncio.sleep(1.0)  # whatever else the checkout announces arrives by then
+        assert received == [{"ids": pks, "op": "stock"}]
+        received.clear()
+        cancelled = (await gql.data(CANCEL, {"id": order["id"]}, token))["orderCancel"]
+        assert cancelled["order"]["status"] == "CANCELLED"
+        await asyncio.sleep(1.0)
+        assert received == [{"ids": pks, "op": "stock"}]
+        collector.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await collector
+    assert [await stock_of(gql, p) for p in products] == [4, 4, 4]
