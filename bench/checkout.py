@@ -215,6 +215,7 @@ def create_baseline_app(init: Any = None) -> Any:
     from graphql_api.core.events import ORDER_STATUS_CHANGED, channel
     from graphql_api.core.ids import to_global_id
     from graphql_api.core.models import utcnow
+    from graphql_api.core.pubsub import channel_prefix
     from graphql_api.core.settings import Settings
     from graphql_api.orders.addresses import validated
     from graphql_api.orders.service import new_order_number
@@ -381,7 +382,9 @@ def create_baseline_app(init: Any = None) -> Any:
             if event is not None:
                 # After the commit, like ours: subscribers hear of the new order.
                 with contextlib.suppress(Exception):
-                    await request.app.state.redis.publish(events_channel, json.dumps(event))
+                    redis = request.app.state.redis
+                    await redis.publish(channel_prefix(redis) + events_channel,
+                                        json.dumps(event))
             payload = {"order": order, "userErrors": []}
         text = json.dumps({"data": {"checkoutComplete": payload}}, separators=(",", ":"))
         return Response(text, media_type="application/json")

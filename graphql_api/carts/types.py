@@ -82,12 +82,15 @@ async def _own_cart(info: Info) -> CartRecord | None:
     if owner is None:
         return None
     db = info.context.resources.db
-    if owner.user_id is not None:
-        async with db.transaction() as session:  # a customer always has a cart: made on first read
-            await service.take_cart(session, owner, create=True)
-            return await service.read_cart(session, owner)
     async with db.read() as conn:
-        return await service.read_cart(conn, owner)
+        record = await service.read_cart(conn, owner)
+    if record is not None or owner.user_id is None:
+        return record
+    # A customer always has a cart: made on the first read only. A read must not take the
+    # cart's lock (concurrent reads would queue on it) nor bump the version checkout compares.
+    async with db.transaction() as session:
+        await service.take_cart(session, owner, create=True)
+        return await service.read_cart(session, owner)
 
 
 async def resolve_cart_node(info: Info, pk: int) -> Cart | None:

@@ -84,13 +84,14 @@ class RedisPubSub:
         self._publisher = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self._listener = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=None)
         self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
+        self._prefix = channel_prefix(self._publisher)
         self._local = InProcessPubSub()
         self._subscribers: Counter[str] = Counter()
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, message: Message) -> None:
-        await self._publisher.publish(channel, json.dumps(message))
+        await self._publisher.publish(self._prefix + channel, json.dumps(message))
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
@@ -104,7 +105,7 @@ class RedisPubSub:
     async def _join(self, channel: str) -> None:
         async with self._lock:
             if self._subscribers[channel] == 0:
-                await asyncio.wait_for(self._pubsub.subscribe(channel), 5)
+                await asyncio.wait_for(self._pubsub.subscribe(self._prefix + channel), 5)
             self._subscribers[channel] += 1
             if self._reader is None or self._reader.done():
                 self._reader = asyncio.create_task(self._read(), name="pubsub-reader")
@@ -116,7 +117,7 @@ class RedisPubSub:
                 return
             del self._subscribers[channel]
             try:
-                await asyncio.wait_for(self._pubsub.unsubscribe(channel), 2)
+                await asyncio.wait_for(self._pubsub.unsubscribe(self._prefix + channel), 2)
             except Exception as exc:
                 log.debug("unsubscribe from %s failed: %r", channel, exc)
 
@@ -134,7 +135,7 @@ class RedisPubSub:
             if raw and raw.get("type") == "message":
                 channel = raw["channel"]
                 name = channel.decode() if isinstance(channel, bytes) else str(channel)
-                await self._local.publish(name, json.loads(raw["data"]))
+                await self._local.publish(name.removeprefix(self._prefix), json.loads(raw["data"]))
 
     async def ping(self) -> bool:
         try:
@@ -150,6 +151,13 @@ class RedisPubSub:
         await self._pubsub.aclose()
         await self._publisher.aclose()
         await self._listener.aclose()
+
+
+def channel_prefix(client: aioredis.Redis) -> str:
+    """Redis channels are global to the server, unlike keys: without the database number in
+    their names, deployments (or test runs) sharing a Redis on different databases would hear
+    each other's events: another shop's order status on a subscription for the same order id."""
+    return f"db{client.connection_pool.connection_kwargs.get('db', 0)}:"
 
 
 def create_pubsub(redis_url: str | None) -> PubSub:

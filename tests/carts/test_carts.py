@@ -94,6 +94,19 @@ async def test_a_customer_has_one_cart(gql: Any, admin_token: str, resources: An
     assert response.json()["data"]["cart"]["id"] == first["id"]
 
 
+async def test_reading_a_customers_cart_writes_nothing_after_the_first_time(
+        gql: Any, resources: Any, count_statements: Any) -> None:
+    _, _, token = await make_user(resources)
+    query = "{ cart { id updatedAt } }"
+    first = (await gql.data(query, token=token))["cart"]  # made on this first read
+    with count_statements() as counter:
+        again = [(await gql.data(query, token=token))["cart"] for _ in range(3)]
+    assert again == [first] * 3  # the same cart, updatedAt untouched
+    writes = [s for s in counter.statements
+              if s.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}]
+    assert writes == []
+
+
 @pytest.mark.parametrize(("quantity", "code"), [(0, "INVALID"), (-1, "INVALID"),
                                                 (100, "INVALID"), (4, "INSUFFICIENT_STOCK")])
 async def test_quantities_are_checked(gql: Any, admin_token: str, resources: Any, quantity: int,

@@ -6,9 +6,11 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
+
 from graphql_api.core.cache import Cache
 from graphql_api.core.jobs import ArqJobs, InProcessJobs
-from graphql_api.core.pubsub import create_pubsub
+from graphql_api.core.pubsub import channel_prefix, create_pubsub
 from graphql_api.core.resources import Resources
 
 
@@ -81,7 +83,8 @@ async def test_pubsub_delivers_to_every_subscriber(resources: Resources) -> None
         import redis.asyncio as aioredis
 
         client = aioredis.Redis.from_url(resources.settings.redis_url)
-        assert (await client.pubsub_numsub(channel)) == [(channel.encode(), 1)]
+        named = channel_prefix(client) + channel  # the channel as Redis knows it
+        assert (await client.pubsub_numsub(named)) == [(named.encode(), 1)]
         await client.aclose()
     await pubsub.publish(channel, {"n": 1})
     await pubsub.publish(channel, {"n": 2})
@@ -103,6 +106,27 @@ async def test_pubsub_crosses_adapter_instances(resources: Resources) -> None:
     assert message == {"from": "other"}
     if other is not resources.pubsub:
         await other.close()
+
+
+async def test_pubsub_stays_within_its_redis_database(resources: Resources) -> None:
+    """Redis channels are server-wide: a deployment on another database of the same Redis must
+    not hear this one's events (nor this one its)."""
+    if resources.pubsub.kind != "redis":
+        pytest.skip("in-process pub/sub has no neighbours")
+    url = resources.settings.redis_url or ""
+    base, _, db = url.rpartition("/")
+    neighbour = create_pubsub(f"{base}/{(int(db or 0) + 1) % 16}")
+    channel = f"test:{uuid.uuid4().hex}"
+    try:
+        async with resources.pubsub.subscribe(channel) as mine, \
+                neighbour.subscribe(channel) as theirs:
+            await asyncio.sleep(0.05)
+            await neighbour.publish(channel, {"from": "neighbour"})
+            await resources.pubsub.publish(channel, {"from": "us"})
+            assert await asyncio.wait_for(anext(aiter(mine)), 5) == {"from": "us"}
+            assert await asyncio.wait_for(anext(aiter(theirs)), 5) == {"from": "neighbour"}
+    finally:
+        await neighbour.close()
 
 
 async def test_jobs_run_the_shared_job_functions(resources: Resources) -> None:
