@@ -98,7 +98,8 @@ def _completion(output_type: GraphQLOutputType, null_message: str) -> Completion
         if isinstance(enum, type) and not issubclass(enum, BaseException) and not hasattr(
                 enum, "__await__"):
             safe = safe | {enum}  # a Strawberry enum's members
-        return (LEAF, non_null, null_message, coerce, safe, type_, next((t for f, t in _IDENTITY.items() if f is coerce), None))
+        identity = next((t for f, t in _IDENTITY.items() if f is coerce), None)
+        return (LEAF, non_null, null_message, coerce, safe, type_, identity)
     if is_object_type(type_):
         is_type_of = type_.is_type_of
         # Strawberry's own check ignores the resolve info; another one might need it.
