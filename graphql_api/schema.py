@@ -237,7 +237,9 @@ def _is_subscription(query: str | None, operation_name: str | None, max_tokens: 
     return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]
+                                                 | type[SchemaExtension]]:
+    """The hardening extensions every operation runs through."""
     # The limits' rule classes are made once: the validation cache is keyed by the rules, so
     # fresh classes per request would miss it every time (and fill it with junk).
     limit_rules = [
@@ -255,8 +257,13 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
+    return extensions
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
     schema = Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+        query=Query, mutation=Mutation, subscription=Subscription,
+        extensions=schema_extensions(settings),
         execution_context_class=DiffingExecutor if settings.graphql_exec_diff else Executor,
     )
     schema.max_tokens = settings.max_tokens

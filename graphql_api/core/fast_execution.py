@@ -68,6 +68,7 @@ _IDENTITY: dict[object, type] = {serialize_string: str, serialize_id: str, seria
 _BASIC_RESOLVER = "GraphQLCoreConverter.from_resolver.<locals>._get_basic_result"
 _STRAWBERRY_IS_TYPE_OF = "GraphQLCoreConverter.from_object.<locals>._get_is_type_of.<locals>.is_type_of"
 _PLAIN_DIRECTIVES = frozenset({"skip", "include"})
+_NO_STEP = (None,) * 5
 
 # A completion, by kind:
 #   (LEAF, non_null, null_message, coerce, safe_types, leaf_type, identity_type)
@@ -75,7 +76,7 @@ _PLAIN_DIRECTIVES = frozenset({"skip", "include"})
 #   (LIST, non_null, null_message, item_completion, item_type)
 Completion: TypeAlias = tuple[Any, ...]
 # A step: (kind, response_name, read, attribute, completion, return_type, field_def);
-# an ordinary or __typename step fills only the first two.
+# an ordinary or __typename step fills only the first two (the rest None).
 Step: TypeAlias = tuple[Any, ...]
 Plan: TypeAlias = tuple[Step, ...]
 
@@ -135,7 +136,7 @@ def make_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType,
         if field_name == "__typename":
             plain_typename = all(not d.node.directives or all(
                 x.name.value in _PLAIN_DIRECTIVES for x in d.node.directives) for d in details)
-            steps.append((TYPENAME if plain_typename else ORDINARY, response_name))
+            steps.append((TYPENAME if plain_typename else ORDINARY, response_name, *_NO_STEP))
             continue
         field_def = schema.get_field(parent_type, field_name)
         if field_def is None:
@@ -144,7 +145,7 @@ def make_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType,
         completion = None if field is None else _completion(
             field_def.type, f"Cannot return null for non-nullable field {parent_type}.{field_name}.")
         if field is None or completion is None:
-            steps.append((ORDINARY, response_name))
+            steps.append((ORDINARY, response_name, *_NO_STEP))
             continue
         steps.append((PLAIN, response_name, field.default_resolver, field.python_name, completion,
                       field_def.type, field_def))
@@ -186,6 +187,23 @@ class PlanCache:
 PLANS = PlanCache()
 
 
+# Classes whose instances graphql-core would find neither awaitable nor an exception, by their
+# class alone: Strawberry object types without `__await__` or a custom attribute lookup. (An
+# `__await__` set on one instance would make graphql-core await it; nothing does that.)
+_SYNC_CLASSES: dict[type, bool] = {}
+
+
+def _is_sync_class(cls: type) -> bool:
+    sync = _SYNC_CLASSES.get(cls)
+    if sync is None:
+        sync = _SYNC_CLASSES[cls] = (
+            hasattr(cls, "__strawberry_definition__") and not issubclass(cls, BaseException)
+            and not hasattr(cls, "__await__")
+            and cls.__getattribute__ is object.__getattribute__
+            and not hasattr(cls, "__getattr__"))
+    return sync
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with plain fields read and completed in place (see above)."""
 
@@ -193,15 +211,17 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Per execution: the plan of each collected field set (kept alive with it).
+        # Per execution: the plan of each collected field set (kept alive with it), and the
+        # sub-selection of each plain object field: (its field details, collected fields, plan).
         self._plans: dict[int, tuple[GroupedFieldSet, Plan]] = {}
+        self._subs: dict[int, tuple[FieldDetailsList, GroupedFieldSet, Plan]] = {}
         manager = self.middleware_manager
         if manager is not None and manager.middlewares:
             self.fast_path = False  # an extension's `resolve` hook must see every field
 
     def build_per_event_executor(self, payload: Any) -> Any:
         executor = cast("FastExecutor", super().build_per_event_executor(payload))
-        executor._plans = {}  # each event collects its root fields anew
+        executor._plans, executor._subs = {}, {}  # each event collects its root fields anew
         return executor
 
     def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> Plan:
@@ -211,6 +231,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             self._plans[id(fields)] = (fields, plan)
             return plan
         return entry[1]
+
+    def _sub(self, object_type: GraphQLObjectType, details: FieldDetailsList
+             ) -> tuple[FieldDetailsList, GroupedFieldSet, Plan]:
+        """The collected sub-fields of an object field and their plan (the type is concrete,
+        so the field's details decide them)."""
+        sub = self._subs.get(id(details))
+        if sub is None:
+            fields = self.collect_subfields(object_type, details)[0]
+            sub = self._subs[id(details)] = (details, fields, self._plan(object_type, fields))
+        return sub
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
                        grouped_field_set: GroupedFieldSet, position_context: Any) -> Any:
@@ -231,21 +261,20 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
+        type_name = parent_type.name
         try:
-            for step in plan:
-                kind = step[0]
-                name = step[1]
+            for kind, name, read, attribute, completion, return_type, _ in plan:
                 if kind == PLAIN:
-                    completion = step[4]
                     try:
-                        value = step[2](source, step[3])
+                        value = read(source, attribute)
                         if value is None:
                             if completion[1]:
                                 raise TypeError(completion[2])
                             results[name] = None
                             continue
-                        if completion[0] == LEAF:
-                            value_type = type(value)
+                        completion_kind = completion[0]
+                        value_type = type(value)
+                        if completion_kind == LEAF:
                             if value_type is completion[6]:
                                 results[name] = value
                                 continue
@@ -255,20 +284,37 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                                     raise _leaf_error(completion[5], value, coerced)
                                 results[name] = coerced
                                 continue
-                        completed = self._complete_plain(step, parent_type, path, fields, value)
+                        elif completion_kind == OBJECT and (
+                                _SYNC_CLASSES.get(value_type) or _is_sync_class(value_type)):
+                            object_type = completion[3]
+                            is_type_of = completion[4]
+                            if is_type_of is not None and not is_type_of(value, None):
+                                raise invalid_return_type_error(object_type, value, fields[name])
+                            field_path = Path(path, name, type_name)
+                            details, sub_fields, sub_plan = self._sub(object_type, fields[name])
+                            completed = self._execute_plan(sub_plan, object_type, value,
+                                                           field_path, sub_fields)
+                            if type(completed) is not dict:
+                                completed = self._await_completed(completed, return_type,
+                                                                  details, field_path)
+                                awaitable_fields.append(name)
+                            results[name] = completed
+                            continue
+                        completed = self._complete_plain(kind, name, completion, return_type,
+                                                         parent_type, path, fields, value)
                     except Exception as raw_error:
-                        self.handle_field_error(raw_error, step[5], fields[name],
-                                                Path(path, name, parent_type.name))
+                        self.handle_field_error(raw_error, return_type, fields[name],
+                                                Path(path, name, type_name))
                         results[name] = None
                         continue
                     results[name] = completed
                     if is_awaitable(completed):
                         awaitable_fields.append(name)
                 elif kind == TYPENAME:
-                    results[name] = parent_type.name
+                    results[name] = type_name
                 else:
                     result = self.execute_field(parent_type, source, fields[name],
-                                                Path(path, name, parent_type.name), None)
+                                                Path(path, name, type_name), None)
                     if result is not Undefined:
                         results[name] = result
                         if is_awaitable(result):
@@ -292,45 +338,49 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
         return get_results()
 
-    def _complete_plain(self, step: Step, parent_type: GraphQLObjectType, path: Path | None,
-                        fields: GroupedFieldSet, value: Any) -> Any:
+    def _complete_plain(self, kind: int, name: str, completion: Completion,
+                        return_type: GraphQLOutputType, parent_type: GraphQLObjectType,
+                        path: Path | None, fields: GroupedFieldSet, value: Any) -> Any:
         """A plain field's value (not None) completed; raises as `complete_value` does."""
-        completion = step[4]
         if isinstance(value, Exception) or self.is_awaitable(value):
-            return self._complete_generic(step, parent_type, path, fields, value)
-        kind = completion[0]
-        if kind == LEAF:
+            return self._complete_generic(name, return_type, parent_type, path, fields, value)
+        completion_kind = completion[0]
+        if completion_kind == LEAF:
             coerced = completion[3](value)
             if coerced is None or coerced is Undefined:
                 raise _leaf_error(completion[5], value, coerced)
             return coerced
-        name = step[1]
         field_path = Path(path, name, parent_type.name)
         details = fields[name]
-        if kind == OBJECT:
+        if completion_kind == OBJECT:
             completed = self._complete_object(completion, details, field_path, value)
         elif type(value) is list or type(value) is tuple:
-            completed = self._complete_list(completion, step, parent_type, details, field_path,
-                                            value)
+            completed = self._complete_list(completion, parent_type, details, field_path, value)
         else:  # another iterable (or not one): graphql-core's checks and messages
-            return self._complete_generic(step, parent_type, path, fields, value)
-        if self.is_awaitable(completed):
-            return self._await_completed(completed, step[5], details, field_path)
+            return self._complete_generic(name, return_type, parent_type, path, fields, value)
+        if type(completed) is not dict and type(completed) is not list and self.is_awaitable(
+                completed):
+            return self._await_completed(completed, return_type, details, field_path)
         return completed
 
-    def _complete_generic(self, step: Step, parent_type: GraphQLObjectType, path: Path | None,
+    def _complete_generic(self, name: str, return_type: GraphQLOutputType,
+                          parent_type: GraphQLObjectType, path: Path | None,
                           fields: GroupedFieldSet, value: Any) -> Any:
         """What `execute_field` does with a resolver's result."""
-        name, return_type = step[1], step[5]
         details = fields[name]
         field_path = Path(path, name, parent_type.name)
-        info = self.build_resolve_info(step[6], to_nodes(details), parent_type, field_path)
+        info = self._info(parent_type, details, field_path)
         if self.is_awaitable(value):
             return self.complete_awaitable_value(return_type, details, info, field_path, value, None)
         completed = self.complete_value(return_type, details, info, field_path, value, None)
         if self.is_awaitable(completed):
             return self._await_completed(completed, return_type, details, field_path)
         return completed
+
+    def _info(self, parent_type: GraphQLObjectType, details: FieldDetailsList, path: Path) -> Any:
+        field_def = self.schema.get_field(parent_type, details[0].node.name.value)
+        assert field_def is not None  # a plain step's field exists
+        return self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
 
     async def _await_completed(self, completed: Awaitable[Any], return_type: GraphQLOutputType,
                                details: FieldDetailsList, path: Path) -> Any:
@@ -347,10 +397,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         is_type_of = completion[4]
         if is_type_of is not None and not is_type_of(value, None):
             raise invalid_return_type_error(object_type, value, details)
-        fields = self.collect_subfields(object_type, details)[0]
-        return self._execute_plan(self._plan(object_type, fields), object_type, value, path, fields)
+        _, fields, plan = self._sub(object_type, details)
+        return self._execute_plan(plan, object_type, value, path, fields)
 
-    def _complete_list(self, completion: Completion, step: Step, parent_type: GraphQLObjectType,
+    def _complete_list(self, completion: Completion, parent_type: GraphQLObjectType,
                        details: FieldDetailsList, path: Path, items: Sequence[Any]) -> Any:
         """`complete_iterable_value` for a list or tuple (no @stream: the plan rules it out)."""
         item_completion = completion[3]
@@ -363,6 +413,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         append = completed_results.append
         awaitable_indices: list[int] = []
         info = None
+        object_type = sub_fields = sub_plan = is_type_of = None
+        if item_kind == OBJECT:
+            object_type, is_type_of = item_completion[3], item_completion[4]
+            _, sub_fields, sub_plan = self._sub(object_type, details)
+        execute_plan = self._execute_plan
         iterator = iter(items)
         index = 0
         try:
@@ -372,6 +427,24 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                         handle_field_error(TypeError(item_completion[2]), item_type, details,
                                            path.add_key(index, None))
                     append(None)
+                elif item_kind == OBJECT and (_SYNC_CLASSES.get(type(item))
+                                              or _is_sync_class(type(item))):
+                    item_path = Path(path, index, None)
+                    try:
+                        if is_type_of is not None and not is_type_of(item, None):
+                            raise invalid_return_type_error(object_type, item,  # type: ignore[arg-type]
+                                                            details)
+                        completed = execute_plan(sub_plan, object_type, item, item_path,  # type: ignore[arg-type]
+                                                 sub_fields)  # type: ignore[arg-type]
+                    except Exception as raw_error:
+                        handle_field_error(raw_error, item_type, details, item_path)
+                        append(None)
+                    else:
+                        if type(completed) is dict:
+                            append(completed)
+                        else:
+                            append(self._await_completed(completed, item_type, details, item_path))
+                            awaitable_indices.append(index)
                 elif item_kind == LEAF and type(item) in item_completion[4]:
                     try:
                         coerced = item_completion[3](item)
@@ -381,24 +454,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                         handle_field_error(raw_error, item_type, details, path.add_key(index, None))
                         coerced = None
                     append(coerced)
-                elif item_kind == OBJECT and not isinstance(item, Exception) and not is_awaitable(
-                        item):
-                    item_path = path.add_key(index, None)
-                    try:
-                        completed = self._complete_object(item_completion, details, item_path, item)
-                    except Exception as raw_error:
-                        handle_field_error(raw_error, item_type, details, item_path)
-                        append(None)
-                    else:
-                        if is_awaitable(completed):
-                            append(self._await_completed(completed, item_type, details, item_path))
-                            awaitable_indices.append(index)
-                        else:
-                            append(completed)
                 else:  # graphql-core's own item completion, with the resolve info it needs
                     if info is None:
-                        info = self.build_resolve_info(step[6], to_nodes(details), parent_type,
-                                                       path)
+                        info = self._info(parent_type, details, path)
                     item_path = path.add_key(index, None)
                     if is_awaitable(item):
                         append(self.complete_awaitable_list_item_value(
