@@ -62,6 +62,11 @@ class _Recording:
         self.plain: set[tuple[str | int, ...]] = set()  # paths the fast path may read itself
         self.replayed: set[tuple[str | int, ...]] = set()
         self.problems: list[str] = []
+        self.settled = 0  # awaited outcomes so far, in the order they settled
+
+    def _settle(self, outcome: list[Any], kind: int, value: Any) -> None:
+        outcome[:] = [kind, value, self.settled]
+        self.settled += 1
 
     def record(self, next_: Callable[..., Any], source: Any, info: GraphQLResolveInfo,
                **args: Any) -> Any:
@@ -71,20 +76,20 @@ class _Recording:
         try:
             result = next_(source, info, **args)
         except Exception as error:
-            self.outcomes[key] = [_RAISE, error]
+            self.outcomes[key] = [_RAISE, error, 0]
             raise
         if not info.is_awaitable(result):
-            self.outcomes[key] = [_VALUE, result]
+            self.outcomes[key] = [_VALUE, result, 0]
             return result
-        outcome = self.outcomes[key] = [_PENDING, None]
+        outcome = self.outcomes[key] = [_PENDING, None, 0]
 
         async def awaited() -> Any:
             try:
                 value = await result
             except Exception as error:
-                outcome[:] = [_AWAIT_RAISE, error]
+                self._settle(outcome, _AWAIT_RAISE, error)
                 raise
-            outcome[:] = [_AWAIT_VALUE, value]
+            self._settle(outcome, _AWAIT_VALUE, value)
             return value
 
         return awaited()
@@ -98,13 +103,17 @@ class _Recording:
                                  "reference run did not")
             return next_(source, info, **args)
         self.replayed.add(key)
-        kind, value = outcome
+        kind, value, rank = outcome
         if kind == _VALUE:
             return value
         if kind == _RAISE:
             raise value
 
         async def awaited() -> Any:
+            # Settle in the reference's order: which of several failing siblings bubbles up
+            # first (and is reported) depends on it. Each loop iteration settles the next one.
+            for _ in range(rank + 1):
+                await asyncio.sleep(0)
             if outcome[0] == _PENDING:  # cancelled in the reference run: wait to be cancelled
                 await asyncio.sleep(_PENDING_TIMEOUT)
                 self.problems.append(f"the resolver at {list(key)} never settled in the "
@@ -114,6 +123,18 @@ class _Recording:
             return outcome[1]
 
         return awaited()
+
+
+def _reaches(data: Any, keys: tuple[str | int, ...]) -> bool:
+    """Whether the result holds an object (or list) at this path."""
+    for key in keys:
+        if isinstance(data, dict) and isinstance(key, str):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
+            data = data[key]
+        else:
+            return False
+    return data is not None
 
 
 class _Middleware:
@@ -200,7 +221,11 @@ class DiffExecutor(FastExecutor):
         STATS["fields"] += len(recording.outcomes)
         STATS["ordinary_fields"] += len(recording.replayed)
         problems = list(recording.problems)
-        skipped = set(recording.outcomes) - recording.replayed - recording.plain
+        # A resolver under a value an error nulled may or may not have been called by then
+        # (siblings race the failing field): only those under values in the result count.
+        data = actual.data if isinstance(actual, ExecutionResult) else None
+        skipped = {key for key in set(recording.outcomes) - recording.replayed - recording.plain
+                   if _reaches(data, key[:-1])}
         if skipped:
             paths = [list(k) for k in sorted(skipped, key=repr)]
             problems.append(f"the fast run skipped the resolvers at {paths}")
