@@ -71,8 +71,9 @@ class _Recording:
     def record(self, next_: Callable[..., Any], source: Any, info: GraphQLResolveInfo,
                **args: Any) -> Any:
         key = _key(info)
-        if getattr(next_, "__qualname__", "") == _BASIC_RESOLVER:
-            self.plain.add(key)
+        if info.field_name == "__typename" or getattr(next_, "__qualname__", "") == (
+                _BASIC_RESOLVER):
+            self.plain.add(key)  # the fast path may produce it itself
         try:
             result = next_(source, info, **args)
         except Exception as error:

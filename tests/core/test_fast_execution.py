@@ -319,6 +319,11 @@ def _diff_execute(executor: type, query: str, calls: list[str]) -> Any:
                    executor_class=executor)
 
 
+def test_differential_mode_takes_typename_as_plain() -> None:
+    result = _diff_execute(DiffExecutor, "{ __typename things { __typename name } }", [])
+    assert not result.errors and result.data["__typename"] == "Query"
+
+
 async def test_differential_mode_runs_each_resolver_once() -> None:
     calls: list[str] = []
     before = dict(execution_diff.STATS)
