@@ -70,7 +70,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"differential execution: {STATS['operations']} executions compared, "
             f"{STATS['fields']} fields, {share:.0%} of them completed by the fast path, "
-            f"{len(MISMATCHES)} mismatches")
+            f"{len(MISMATCHES)} mismatches ({STATS['raced']} differing only in which of racing "
+            "failures was reported)")
 
 
 @pytest.fixture(scope="session")
