@@ -43,6 +43,8 @@ from graphql_api.catalog.types import (
 from graphql_api.core.error_policy import ErrorPolicy, policed
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.events import PRODUCT_CHANGED, channel
+from graphql_api.core.execution_diff import DiffExecutor
+from graphql_api.core.fast_execution import FastExecutor
 from graphql_api.core.ids import decode_pk, from_global_id
 from graphql_api.core.models import utcnow
 from graphql_api.core.scalars import Node
@@ -156,14 +158,29 @@ class ExtensionsRunner(SchemaExtensionsRunner):
         return data
 
 
+class Executor(SharedEventExecutor, FastExecutor):
+    """Shared subscription events (core/streams.py) over the fast path for plain fields
+    (core/fast_execution.py)."""
+
+
+class DiffingExecutor(SharedEventExecutor, DiffExecutor):
+    """Executor, comparing each execution with graphql-core's reference (GRAPHQL_EXEC_DIFF)."""
+
+
+# graphql-core's execution of every field, with the shared subscription events: the reference
+# the fast path is compared with (tests, benchmarks).
+ReferenceExecutor = SharedEventExecutor
+
+
 class Schema(strawberry.Schema):
     max_tokens = 2000  # set from settings in build_schema
     hide_suggestions = True  # likewise: no "Did you mean" without introspection
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Strawberry's executor, except that an order event is executed once per distinct
-        # operation for all its subscribers, not once per subscriber (core/streams.py).
-        kwargs.setdefault("execution_context_class", SharedEventExecutor)
+        # operation for all its subscribers, not once per subscriber (core/streams.py), and
+        # that plain fields are read and completed in place (core/fast_execution.py).
+        kwargs.setdefault("execution_context_class", Executor)
         super().__init__(*args, **kwargs)
 
     def create_extensions_runner(self, execution_context: ExecutionContext,
@@ -222,7 +239,9 @@ def _is_subscription(query: str | None, operation_name: str | None, max_tokens: 
     return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]
+                                                 | type[SchemaExtension]]:
+    """The hardening extensions every operation runs through."""
     # The limits' rule classes are made once: the validation cache is keyed by the rules, so
     # fresh classes per request would miss it every time (and fill it with junk).
     limit_rules = [
@@ -240,8 +259,14 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
+    return extensions
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
     schema = Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query, mutation=Mutation, subscription=Subscription,
+        extensions=schema_extensions(settings),
+        execution_context_class=DiffingExecutor if settings.graphql_exec_diff else Executor,
     )
     install_fast_path(schema._schema)
     schema.max_tokens = settings.max_tokens

@@ -26,6 +26,7 @@ from graphql_api.accounts.models import Role
 from graphql_api.app import create_app
 from graphql_api.catalog.seed import seed_demo_catalog
 from graphql_api.core.database import Database
+from graphql_api.core.execution_diff import MISMATCHES, STATS
 from graphql_api.core.migrate import upgrade
 from graphql_api.core.resources import Resources
 from graphql_api.core.settings import Settings
@@ -43,11 +44,34 @@ def pytest_report_header() -> list[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every operation the suite runs is executed by the fast path and by graphql-core's
+    # reference path and compared (graphql_api/core/execution_diff.py); in server processes the
+    # tests start too, since they inherit the environment. GRAPHQL_EXEC_DIFF=0 turns it off.
+    os.environ.setdefault("GRAPHQL_EXEC_DIFF", "1")
     if os.environ.get("REQUIRE_SERVICES") == "1":
         missing = [k for k in ("DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL")
                    if not os.environ.get(k)]
         if missing:
             raise pytest.UsageError(f"REQUIRE_SERVICES=1 but {', '.join(missing)} unset")
+
+
+@pytest.fixture(autouse=True)
+def _execution_diff() -> Iterator[None]:
+    """Fails the test during which the fast path and the reference executor disagreed."""
+    seen = len(MISMATCHES)
+    yield
+    if len(MISMATCHES) > seen:
+        pytest.fail("\n\n".join(MISMATCHES[seen:]), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if STATS["operations"]:
+        share = 1 - STATS["ordinary_fields"] / max(STATS["fields"], 1)
+        terminalreporter.write_line(
+            f"differential execution: {STATS['operations']} executions compared, "
+            f"{STATS['fields']} fields, {share:.0%} of them completed by the fast path, "
+            f"{len(MISMATCHES)} mismatches ({STATS['raced']} differing only in which of racing "
+            "failures was reported)")
 
 
 @pytest.fixture(scope="session")

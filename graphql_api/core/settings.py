@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     seed_demo: bool | None = None
     db_pool_size: int = 10
     log_level: str = "INFO"
+    # Testing: execute every operation by graphql-core's reference path and by the fast path
+    # and fail on any difference (core/execution_diff.py). Off in production: it doubles the
+    # execution's CPU.
+    graphql_exec_diff: bool = False
     # Websockets: how long a client may take to send connection_init (then close 4408), and how
     # many operations one connection may run at once (one more is refused with RATE_LIMITED).
     ws_init_timeout_seconds: float = Field(default=10, gt=0)
