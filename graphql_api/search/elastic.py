@@ -65,6 +65,7 @@ _READY_TIMEOUT = 1.0  # the engine asks before each search: it must not wait lon
 _MAX_SUGGESTIONS = 50
 # Writes racing a build go to the old index; the build re-indexes what changed since it began.
 _CATCH_UP_MARGIN = timedelta(seconds=5)
+_CATCH_UP_ATTEMPTS = 5
 
 _live = col(Product.deleted_at).is_(None)
 _product_id = col(Product.id)
@@ -274,7 +275,8 @@ class ElasticsearchSearch:
         self._forget_readiness()
         for old in previous:
             await self._drop(old)
-        await self._catch_up(started - _CATCH_UP_MARGIN)
+        if name not in previous:  # a build that lost the race leaves catching up to the winner
+            await self._catch_up(started - _CATCH_UP_MARGIN)
         log.info("search index %s built with %d products", name, done)
         return done
 
@@ -374,7 +376,15 @@ class ElasticsearchSearch:
                 ids = [pid for pid in (await conn.scalars(stmt)).all() if pid is not None]
             if not ids:
                 return
-            await self.index(ids)
+            for attempt in range(_CATCH_UP_ATTEMPTS):
+                try:
+                    await self.index(ids)
+                    break
+                except SearchUnavailable:
+                    # Another build's swap may hold the alias on two indexes for a moment.
+                    if attempt == _CATCH_UP_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(0.2 * (attempt + 1))
             after = ids[-1]
 
     @asynccontextmanager

@@ -421,6 +421,8 @@ def check_bulk(body: dict[str, Any]) -> None:
         return
     status, error = failures[0]
     message = f"elasticsearch bulk: {len(failures)} items failed, first {status}: {error}"
-    if status >= 500 or status in (404, 429):
+    # The alias on two indexes for a moment (two builds swapping at once, the second then
+    # removing the older) has no write index: transient, like an outage.
+    if status >= 500 or status in (404, 429) or "no write index" in str(error):
         raise SearchUnavailable(message)
     raise RuntimeError(message)
