@@ -15,12 +15,16 @@ from typing import Any
 from aiocache import Cache as AioCache
 from aiocache.base import BaseCache
 from aiocache.serializers import JsonSerializer
+from redis import exceptions as redis_exceptions
 
 log = logging.getLogger(__name__)
 
 # A cache call that takes longer than this is treated as an outage: a slow cache must not slow reads.
 OP_TIMEOUT_SECONDS = 0.5
 BREAKER_SECONDS = 5.0
+# What opens the breaker: the cache unreachable or too slow, not one call's bad answer.
+_OUTAGES = (OSError, TimeoutError, asyncio.TimeoutError, redis_exceptions.ConnectionError,
+            redis_exceptions.TimeoutError)
 MAX_MEMORY_ENTRIES = 20_000
 STATS_FLUSH_SECONDS = 1.0  # how stale another process's share of the shared hit counts may be
 
@@ -148,6 +152,11 @@ class Cache:
 
     def _degraded(self, op: str, exc: BaseException) -> None:
         now = time.monotonic()
+        if not isinstance(exc, _OUTAGES):
+            # A bad answer to one call (a value that does not decode, a key of another type) is
+            # not an outage: logged every time, and the cache stays in use for everyone else.
+            log.warning("cache %s failed: %r", op, exc)
+            return
         # After a failure, skip the cache for a while: an outage costs one timeout, not one
         # per call.
         self._open_until = now + BREAKER_SECONDS
