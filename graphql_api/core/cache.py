@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 # A cache call that takes longer than this is treated as an outage: a slow cache must not slow reads.
 OP_TIMEOUT_SECONDS = 0.5
 BREAKER_SECONDS = 5.0
+# Consecutive outage failures that open the breaker. One slow answer (the event loop held up by
+# a CPU-bound step, a busy machine) is not an outage; under a real one, concurrent calls reach
+# this at once.
+BREAKER_FAILURES = 3
 # What opens the breaker: the cache unreachable or too slow, not one call's bad answer.
 _OUTAGES = (OSError, TimeoutError, asyncio.TimeoutError, redis_exceptions.ConnectionError,
             redis_exceptions.TimeoutError)
@@ -126,6 +130,7 @@ class Cache:
         self.default_ttl = default_ttl
         self._last_warning = 0.0
         self._open_until = 0.0  # circuit breaker: skip the backend until then
+        self._failures = 0  # consecutive outage failures
         self.hits = 0
         self.misses = 0
         self._unflushed = Tally()
@@ -157,11 +162,16 @@ class Cache:
             # not an outage: logged every time, and the cache stays in use for everyone else.
             log.warning("cache %s failed: %r", op, exc)
             return
-        # After a failure, skip the cache for a while: an outage costs one timeout, not one
-        # per call.
+        self._failures += 1
+        if self._failures < BREAKER_FAILURES:
+            log.info("cache %s failed (%d in a row): %r", op, self._failures, exc)
+            return
+        # Then skip the cache for a while: an outage costs a few timeouts, not one per call.
+        self._failures = 0
         self._open_until = now + BREAKER_SECONDS
         if now - self._last_warning > 10:  # one line per outage, not one per request
-            log.warning("cache %s failed, serving without cache: %r", op, exc)
+            log.warning("cache %s failed, serving without cache for %.0f s: %r", op,
+                        BREAKER_SECONDS, exc)
             self._last_warning = now
 
     @property
@@ -284,6 +294,7 @@ class Cache:
         else:
             try:
                 value = await self.backend.get(key)
+                self._failures = 0
             except Exception as exc:
                 self._degraded("get", exc)
                 value = None
@@ -303,6 +314,7 @@ class Cache:
                     values = await self._redis_mget(keys)
                 else:
                     values = list(await self.backend.multi_get(keys))
+                self._failures = 0
             except Exception as exc:
                 self._degraded("multi_get", exc)
         if count:
@@ -335,6 +347,7 @@ class Cache:
             await self.clear()
         try:
             await self.backend.set(key, value, ttl=ttl or self.default_ttl)
+            self._failures = 0
         except Exception as exc:
             self._degraded("set", exc)
 
@@ -344,6 +357,7 @@ class Cache:
             return
         try:
             await self.backend.multi_set(pairs, ttl=ttl or self.default_ttl)
+            self._failures = 0
         except Exception as exc:
             self._degraded("multi_set", exc)
 
@@ -354,12 +368,39 @@ class Cache:
         for attempt in range(attempts):
             try:
                 value = await self.backend.increment(key, delta)
+                self._failures = 0
                 return None if value is None else int(value)
             except Exception as exc:
                 self._degraded("increment", exc)
                 if attempt + 1 < attempts:
                     await asyncio.sleep(0.1 * (attempt + 1))
         return None
+
+    async def count_hits(self, key: str, delta: int, ttl: int,
+                         previous: str) -> tuple[int, int] | None:
+        """Add `delta` to the counter `key` (kept `ttl` seconds after its last hit) and read the
+        counter `previous` too, in one round trip: (key's new count, previous's count). None
+        while the cache is unreachable."""
+        if self.kind == "disabled" or self._skipping:
+            return None
+        backend = self.backend
+        try:
+            if self.kind == "redis":
+                async with asyncio.timeout(OP_TIMEOUT_SECONDS):
+                    async with backend.client.pipeline(transaction=False) as pipe:
+                        pipe.incrby(backend.build_key(key), delta)
+                        pipe.expire(backend.build_key(key), ttl)
+                        pipe.get(backend.build_key(previous))
+                        count, _, before = await pipe.execute()
+            else:
+                count = await backend.increment(key, delta)
+                await backend.expire(key, ttl)
+                before = await backend.get(previous)
+            self._failures = 0
+        except Exception as exc:
+            self._degraded("count_hits", exc)
+            return None
+        return int(count), int(before or 0)
 
     async def get_or_set(
         self, key: str, factory: Callable[[], Awaitable[Any]], ttl: int | None = None
