@@ -33,6 +33,21 @@ MAX_MEMORY_ENTRIES = 20_000
 STATS_FLUSH_SECONDS = 1.0  # how stale another process's share of the shared hit counts may be
 
 
+# `Cache.admit` on Redis: the key holds the client's theoretical arrival time (TAT); hits are
+# admitted while it stays within a window of now. Numbers are kept and returned as strings of
+# full precision (tostring keeps 14 digits, a reply's number is truncated to an integer).
+_ADMIT = """
+local now, interval, window, hits = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+    tonumber(ARGV[4])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
+local new = tat + hits * interval
+if new - now > window then
+    return string.format('%.17g', new - now - window)
+end
+redis.call('SET', KEYS[1], string.format('%.17g', new), 'PX', math.ceil((new - now) * 1000))
+return '0'
+"""
+
 RAW_MARK = "\x00"  # a stored value starting with it is RawText; JSON text never does
 
 
@@ -140,6 +155,8 @@ class Cache:
         self._stats_prefix = f"{namespace}-stats"
         self._stats_keys = (f"{self._stats_prefix}:hits", f"{self._stats_prefix}:misses")
         self._ranks: dict[str, Counter[str]] = {}  # rankings of the in-memory backend
+        self._arrivals: dict[str, float] = {}  # rate limits of the in-memory backend (`admit`)
+        self._admit_script: Any = None
 
     @classmethod
     def from_url(cls, redis_url: str | None, default_ttl: int, namespace: str = "gql",
@@ -376,31 +393,42 @@ class Cache:
                     await asyncio.sleep(0.1 * (attempt + 1))
         return None
 
-    async def count_hits(self, key: str, delta: int, ttl: int,
-                         previous: str) -> tuple[int, int] | None:
-        """Add `delta` to the counter `key` (kept `ttl` seconds after its last hit) and read the
-        counter `previous` too, in one round trip: (key's new count, previous's count). None
-        while the cache is unreachable."""
+    async def admit(self, key: str, hits: int, limit: int, window_seconds: float,
+                    now: float) -> float | None:
+        """A rate limit as a generic cell rate algorithm: `limit` hits per `window_seconds`, a
+        burst of up to `limit` allowed. Admits `hits` on `key` (counting them) and gives 0.0, or
+        refuses them (not counting them) and gives the seconds until they would be admitted;
+        None while the cache is unreachable. One key per client and one round trip (a script
+        on Redis, so concurrent processes never both take the last place)."""
         if self.kind == "disabled" or self._skipping:
             return None
-        backend = self.backend
+        interval = window_seconds / limit
+        if self.kind == "memory":
+            return self._admit_here(key, hits, interval, window_seconds, now)
         try:
-            if self.kind == "redis":
-                async with asyncio.timeout(OP_TIMEOUT_SECONDS):
-                    async with backend.client.pipeline(transaction=False) as pipe:
-                        pipe.incrby(backend.build_key(key), delta)
-                        pipe.expire(backend.build_key(key), ttl)
-                        pipe.get(backend.build_key(previous))
-                        count, _, before = await pipe.execute()
-            else:
-                count = await backend.increment(key, delta)
-                await backend.expire(key, ttl)
-                before = await backend.get(previous)
+            async with asyncio.timeout(OP_TIMEOUT_SECONDS):
+                if self._admit_script is None:  # EVALSHA, loading the script when Redis lacks it
+                    self._admit_script = self.backend.client.register_script(_ADMIT)
+                wait = await self._admit_script(keys=[self.backend.build_key(key)],
+                                                args=[now, interval, window_seconds, hits])
             self._failures = 0
         except Exception as exc:
-            self._degraded("count_hits", exc)
+            self._degraded("admit", exc)
             return None
-        return int(count), int(before or 0)
+        return float(wait)
+
+    def _admit_here(self, key: str, hits: int, interval: float, window_seconds: float,
+                    now: float) -> float:
+        """`admit` in this process (synchronous, so atomic on the event loop)."""
+        arrivals = self._arrivals
+        if len(arrivals) >= MAX_MEMORY_ENTRIES:  # forget the clients that are not limited now
+            for stale in [k for k, tat in arrivals.items() if tat <= now]:
+                del arrivals[stale]
+        new = max(arrivals.get(key, now), now) + hits * interval
+        if new - now > window_seconds:
+            return new - now - window_seconds
+        arrivals[key] = new
+        return 0.0
 
     async def get_or_set(
         self, key: str, factory: Callable[[], Awaitable[Any]], ttl: int | None = None

@@ -42,37 +42,76 @@ async def allowed(cache: Cache, key: str, limit: int = 5, hits: int = 1) -> bool
     return True
 
 
+async def test_a_burst_up_to_the_limit_passes_and_then_one_more_each_interval(
+        resources: Resources, clock: Clock) -> None:
+    key = f"test:{uuid.uuid4().hex}"
+    for _ in range(5):  # 5 a minute: all at once is allowed
+        assert await allowed(resources.cache, key)
+    with pytest.raises(RateLimited) as refused:
+        await rate_limit.enforce(resources.cache, key, 5, WINDOW)
+    assert refused.value.extensions["retryAfter"] == 12  # one place frees every 60 / 5 s
+    clock.now += 11
+    assert not await allowed(resources.cache, key)  # refusals are not counted...
+    clock.now += 1
+    assert await allowed(resources.cache, key)  # ...so the wait it named was exact
+    assert not await allowed(resources.cache, key)
+
+
 async def test_a_limit_reached_before_a_window_boundary_holds_after_it(
         resources: Resources, clock: Clock) -> None:
+    """The fixed windows this replaced let the same client start afresh at each boundary."""
     key = f"test:{uuid.uuid4().hex}"
     for _ in range(5):
         assert await allowed(resources.cache, key)  # one second before the boundary
-    clock.now += 1.5  # half a second into the next window
-    with pytest.raises(RateLimited) as refused:
-        await rate_limit.enforce(resources.cache, key, 5, WINDOW)
-    # Refused hits count too: with 1 now and 5 before, the earlier window must slide out to
-    # 3/5 of its weight, 24 s into this one.
-    assert refused.value.extensions["retryAfter"] == 24
-    clock.now += 24
-    assert await allowed(resources.cache, key)
+    clock.now += 1.5
+    assert not await allowed(resources.cache, key)
 
 
-async def test_hits_below_the_limits_rate_always_pass(resources: Resources,
-                                                      clock: Clock) -> None:
-    """5 a minute allows one every 15 s for ten minutes; a burst on top of that is refused."""
+async def test_hits_at_the_limits_rate_always_pass(resources: Resources, clock: Clock) -> None:
+    """5 a minute allows one every 12 s for ten minutes; a burst on top of that is refused."""
     key = f"test:{uuid.uuid4().hex}"
-    for _ in range(40):
+    for _ in range(50):
         assert await allowed(resources.cache, key)
-        clock.now += 15
-    assert [await allowed(resources.cache, key) for _ in range(3)] == [True, False, False]
+        clock.now += WINDOW / 5
+    assert [await allowed(resources.cache, key) for _ in range(6)] == [True] * 5 + [False]
+
+
+async def test_the_wait_is_never_longer_than_the_window(resources: Resources,
+                                                        clock: Clock) -> None:
+    key = f"test:{uuid.uuid4().hex}"
+    for _ in range(200):  # a client that keeps hammering
+        try:
+            await rate_limit.enforce(resources.cache, key, 5, WINDOW)
+        except RateLimited as refused:
+            assert 1 <= refused.extensions["retryAfter"] <= WINDOW
+        clock.now += 0.01
+    clock.now += WINDOW
+    assert [await allowed(resources.cache, key) for _ in range(6)] == [True] * 5 + [False]
 
 
 async def test_several_hits_at_once_count_as_many(resources: Resources, clock: Clock) -> None:
     key = f"test:{uuid.uuid4().hex}"
     assert await allowed(resources.cache, key, hits=4)
-    assert not await allowed(resources.cache, key, hits=4)
+    assert not await allowed(resources.cache, key, hits=4)  # refused whole
+    assert await allowed(resources.cache, key, hits=1)
     other = f"test:{uuid.uuid4().hex}"
     assert await allowed(resources.cache, other, hits=5)
+
+
+async def test_processes_sharing_the_cache_share_the_limit(resources: Resources,
+                                                           clock: Clock) -> None:
+    """Concurrent admissions from two caches (two processes) never pass more than the limit."""
+    import asyncio
+
+    settings = resources.settings
+    other = Cache.from_url(settings.redis_url, default_ttl=10)
+    key = f"test:{uuid.uuid4().hex}"
+    try:
+        results = await asyncio.gather(*(allowed(cache, key, limit=10)
+                                          for cache in [resources.cache, other] * 15))
+        assert sum(results) == (10 if settings.redis_url else 20)  # in memory: one each
+    finally:
+        await other.close()
 
 
 async def test_the_limit_fails_open_while_the_cache_is_unreachable(clock: Clock) -> None:
@@ -82,14 +121,6 @@ async def test_the_limit_fails_open_while_the_cache_is_unreachable(clock: Clock)
             assert await allowed(cache, "test:down", limit=1)
     finally:
         await cache.close()
-
-
-def test_retry_after_is_when_the_estimate_falls_below_the_limit() -> None:
-    # 5 hits in the previous window, 0 now, limit 5, 1 s in: the previous window must slide
-    # out to 4/5 of it, at 12 s, so 11 s from now.
-    assert rate_limit.retry_after(0, 5, 5, 60, 1.0) == 11
-    # 6 hits now (past the limit alone): next window, once this one weighs 4/6 or less.
-    assert rate_limit.retry_after(6, 0, 5, 60, 30.0) == 30 + 20
 
 
 async def test_one_slow_answer_does_not_open_the_cache_breaker() -> None:
