@@ -40,7 +40,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-async def _to_completion(work: Coroutine[Any, Any, T]) -> T:
+async def to_completion(work: Coroutine[Any, Any, T]) -> T:
     """`work` in a task of its own, finished even if the caller is cancelled meanwhile; the
     caller's cancellation is re-raised once it has."""
     task = asyncio.ensure_future(work)
@@ -75,10 +75,10 @@ async def _connect(engine: AsyncEngine) -> AsyncConnection:
     """
     conn = engine.connect()
     try:
-        await _to_completion(conn.start())
+        await to_completion(conn.start())
     except asyncio.CancelledError:
         if conn.sync_connection is not None:
-            await _to_completion(conn.close())
+            await to_completion(conn.close())
         raise
     return conn
 
@@ -119,7 +119,7 @@ class Database:
         try:
             yield conn
         finally:
-            await _to_completion(conn.close())
+            await to_completion(conn.close())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from graphql_api.catalog.models import Product
+from graphql_api.core.database import to_completion
 from graphql_api.core.events import PRODUCT_CHANGED
 from graphql_api.core.models import utcnow
 from graphql_api.core.resources import Resources
@@ -173,8 +174,11 @@ async def execute(resources: Resources, run: SyncRun, owner: str, provider: Prov
                 tally.unchanged += len(ids)
                 tally.pages_done += 1
             else:
-                await _apply(resources, run.id, owner, provider, page, stored.get(page.url),
-                             tally, seen, categories)
+                # A page is written whole even when the run is cancelled meanwhile: a
+                # transaction cut off mid-statement is left holding its locks (the run's row
+                # among them, which the cancellation's own record then waits for).
+                await to_completion(_apply(resources, run.id, owner, provider, page,
+                                           stored.get(page.url), tally, seen, categories))
             if on_progress is not None:
                 on_progress(tally)
             if time.monotonic() - last_progress > PROGRESS_SECONDS:
@@ -191,8 +195,11 @@ async def execute(resources: Resources, run: SyncRun, owner: str, provider: Prov
         # A job timeout or a shutdown: say so now rather than leave the run to go stale.
         tally.errors.append(ItemError(None, "the run was cancelled"))
         values = {**tally.values(), "status": RunStatus.FAILED.value, "finished_at": utcnow()}
-        with contextlib.suppress(Exception):
+        try:
             await asyncio.shield(_record(resources, run.id, owner, values))
+        except Exception:
+            log.warning("sync run %s was cancelled and could not be marked failed", run.id,
+                        exc_info=True)
         raise
     except Exception as exc:
         log.exception("sync run %s crashed", run.id)

@@ -306,14 +306,17 @@ async def test_the_sources_table_maps_each_item_once(resources: Resources, upstr
 async def test_a_cancelled_run_is_recorded_as_failed(resources: Resources, upstream: Start) -> None:
     """A job timeout cancels the job: the run says so at once instead of going stale."""
     server = await upstream(300)
-    server.delay_seconds = 0.1
+    server.hold_from_skip = 90  # the run cannot finish before it is cancelled
     from graphql_api.sync import service
 
     task = asyncio.create_task(service.sync_catalog(resources, False, source(server)))
-    running = await wait_for_a_page(resources)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    try:
+        running = await wait_for_a_page(resources)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        server.release.set()
     run = await runs.get_run(resources.db, running.id)  # type: ignore[arg-type]
     assert run is not None and run.status == RunStatus.FAILED, run
     assert run.errors[-1]["reason"] == "the run was cancelled"

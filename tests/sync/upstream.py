@@ -55,6 +55,9 @@ class Upstream:
     reset_next: int = 0
     reset_from_skip: int | None = None  # reset every request for pages at or after this skip
     delay_seconds: float = 0.0  # every answer (a slow but healthy upstream)
+    # Pages at or after this skip wait for `release` (a run held in the middle, however fast).
+    hold_from_skip: int | None = None
+    release: asyncio.Event = field(default_factory=asyncio.Event)
     requests: Counter[str] = field(default_factory=Counter)  # by outcome
     host: str = "127.0.0.1"
     port: int = 0
@@ -118,6 +121,8 @@ class Upstream:
         skip, limit = int(query.get("skip", 0)), int(query.get("limit", 30))
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
+        if self.hold_from_skip is not None and skip >= self.hold_from_skip:
+            await self.release.wait()
         if self.reset_next > 0 or (self.reset_from_skip is not None and skip >= self.reset_from_skip):
             self.reset_next = max(0, self.reset_next - 1)
             self.requests["reset"] += 1
