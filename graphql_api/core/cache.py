@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -22,10 +23,13 @@ log = logging.getLogger(__name__)
 # A cache call that takes longer than this is treated as an outage: a slow cache must not slow reads.
 OP_TIMEOUT_SECONDS = 0.5
 BREAKER_SECONDS = 5.0
-# Consecutive outage failures that open the breaker. One slow answer (the event loop held up by
-# a CPU-bound step, a busy machine) is not an outage; under a real one, concurrent calls reach
-# this at once.
+# The breaker opens on BREAKER_FAILURES consecutive outage failures with no call answered for
+# BREAKER_QUIET_SECONDS. Timeouts alone do not tell an outage from a saturated event loop: in a
+# burst of requests (CI's concurrency tests, a flash sale) hundreds of calls in flight time out
+# together while others are answered between them; opening then turned the cache, and every rate
+# limit with it, off for 5 s under exactly the load they are for. In an outage nothing answers.
 BREAKER_FAILURES = 3
+BREAKER_QUIET_SECONDS = 1.0
 # What opens the breaker: the cache unreachable or too slow, not one call's bad answer.
 _OUTAGES = (OSError, TimeoutError, asyncio.TimeoutError, redis_exceptions.ConnectionError,
             redis_exceptions.TimeoutError)
@@ -146,6 +150,7 @@ class Cache:
         self._last_warning = 0.0
         self._open_until = 0.0  # circuit breaker: skip the backend until then
         self._failures = 0  # consecutive outage failures
+        self._answered_at = -math.inf  # monotonic time of the last call the backend answered
         self.hits = 0
         self.misses = 0
         self._unflushed = Tally()
@@ -180,7 +185,7 @@ class Cache:
             log.warning("cache %s failed: %r", op, exc)
             return
         self._failures += 1
-        if self._failures < BREAKER_FAILURES:
+        if self._failures < BREAKER_FAILURES or now - self._answered_at < BREAKER_QUIET_SECONDS:
             log.info("cache %s failed (%d in a row): %r", op, self._failures, exc)
             return
         # Then skip the cache for a while: an outage costs a few timeouts, not one per call.
@@ -190,6 +195,10 @@ class Cache:
             log.warning("cache %s failed, serving without cache for %.0f s: %r", op,
                         BREAKER_SECONDS, exc)
             self._last_warning = now
+
+    def _answered(self) -> None:
+        self._failures = 0
+        self._answered_at = time.monotonic()
 
     @property
     def _skipping(self) -> bool:
@@ -311,7 +320,7 @@ class Cache:
         else:
             try:
                 value = await self.backend.get(key)
-                self._failures = 0
+                self._answered()
             except Exception as exc:
                 self._degraded("get", exc)
                 value = None
@@ -331,7 +340,7 @@ class Cache:
                     values = await self._redis_mget(keys)
                 else:
                     values = list(await self.backend.multi_get(keys))
-                self._failures = 0
+                self._answered()
             except Exception as exc:
                 self._degraded("multi_get", exc)
         if count:
@@ -364,7 +373,7 @@ class Cache:
             await self.clear()
         try:
             await self.backend.set(key, value, ttl=ttl or self.default_ttl)
-            self._failures = 0
+            self._answered()
         except Exception as exc:
             self._degraded("set", exc)
 
@@ -374,7 +383,7 @@ class Cache:
             return
         try:
             await self.backend.multi_set(pairs, ttl=ttl or self.default_ttl)
-            self._failures = 0
+            self._answered()
         except Exception as exc:
             self._degraded("multi_set", exc)
 
@@ -385,7 +394,7 @@ class Cache:
         for attempt in range(attempts):
             try:
                 value = await self.backend.increment(key, delta)
-                self._failures = 0
+                self._answered()
                 return None if value is None else int(value)
             except Exception as exc:
                 self._degraded("increment", exc)
@@ -411,7 +420,7 @@ class Cache:
                     self._admit_script = self.backend.client.register_script(_ADMIT)
                 wait = await self._admit_script(keys=[self.backend.build_key(key)],
                                                 args=[now, interval, window_seconds, hits])
-            self._failures = 0
+            self._answered()
         except Exception as exc:
             self._degraded("admit", exc)
             return None

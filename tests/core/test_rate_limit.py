@@ -1,14 +1,16 @@
-"""The sliding-window rate limit and the cache breaker it depends on, on this run's cache."""
+"""The rate limit (a generic cell rate algorithm) and the cache breaker it depends on, on this run's cache."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from types import SimpleNamespace
 
 import pytest
 
 from graphql_api.core import rate_limit
-from graphql_api.core.cache import BREAKER_FAILURES, Cache
+from graphql_api.core.cache import BREAKER_FAILURES, BREAKER_QUIET_SECONDS, Cache
 from graphql_api.core.errors import RateLimited
 from graphql_api.core.resources import Resources
 
@@ -26,8 +28,6 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     # A window boundary a little in the future of the real clock: the counters' TTLs are real.
-    import time
-
     start = (time.time() // WINDOW + 1) * WINDOW - 1
     fake = Clock(start)
     monkeypatch.setattr(rate_limit, "time", SimpleNamespace(time=fake.time))
@@ -127,13 +127,40 @@ async def test_one_slow_answer_does_not_open_the_cache_breaker() -> None:
     """A single timeout (a held-up event loop, a busy machine) leaves the cache in use; only
     consecutive failures, as in an outage, open the breaker."""
     cache = Cache.from_url(None, default_ttl=10)
+    cache._answered_at -= BREAKER_QUIET_SECONDS  # nothing answered for a while
     for _ in range(BREAKER_FAILURES - 1):
         cache._degraded("get", TimeoutError())
     await cache.set("k", 1)  # a success in between starts the count again
     assert await cache.get("k") == 1
+    cache._answered_at -= BREAKER_QUIET_SECONDS
     for _ in range(BREAKER_FAILURES - 1):
         cache._degraded("get", TimeoutError())
     assert await cache.get("k") == 1
+    cache._answered_at -= BREAKER_QUIET_SECONDS
     for _ in range(BREAKER_FAILURES):
         cache._degraded("get", TimeoutError())
     assert await cache.get("k") is None  # open: skipped
+
+
+async def test_timeouts_while_other_calls_are_answered_do_not_open_the_breaker() -> None:
+    """A saturated event loop times out many calls in flight at once while others are answered
+    between them (a burst of requests): not an outage, and the cache, rate limits included,
+    stays on under the load it is for."""
+    cache = Cache.from_url(None, default_ttl=10)
+    await cache.set("k", 1)  # answered just now
+    for _ in range(BREAKER_FAILURES * 50):
+        cache._degraded("get", TimeoutError())
+    assert await cache.get("k") == 1
+    assert await allowed(cache, "test:burst", limit=1)
+    assert not await allowed(cache, "test:burst", limit=1)  # the limit still holds
+
+
+async def test_a_crowd_of_concurrent_checks_keeps_the_limit(resources: Resources) -> None:
+    """On this run's cache (Redis in the services run): hundreds of limit checks at once admit
+    no more than the limit, and leave the breaker closed and the limit enforced."""
+    cache, key = resources.cache, f"rate:test:crowd:{uuid.uuid4().hex}"
+    now = time.time()
+    results = await asyncio.gather(*(cache.admit(key, 1, 100, WINDOW, now) for _ in range(400)))
+    assert sum(1 for r in results if r == 0.0) == 100  # exactly the limit, however they raced
+    assert not cache._skipping
+    assert await cache.admit(key, 1, 100, WINDOW, now)  # refused: a wait
