@@ -248,6 +248,7 @@ class Cache:
                 pipe.incrby(self._stats_keys[0], pending.hits)
                 pipe.incrby(self._stats_keys[1], pending.misses)
                 await asyncio.wait_for(pipe.execute(), OP_TIMEOUT_SECONDS)
+            self._answered()
         except Exception as exc:
             self._degraded("stats", exc)
 
@@ -260,6 +261,7 @@ class Cache:
         client = self.backend.client
         try:
             hits, misses = await asyncio.wait_for(client.mget(*self._stats_keys), OP_TIMEOUT_SECONDS)
+            self._answered()
             keys = 0
             # SCAN, not KEYS: never blocks Redis; the count is of our namespace only (arq's
             # queue and other databases' users share the instance).
@@ -291,6 +293,7 @@ class Cache:
                     pipe.zincrby(key, count, member)
                 pipe.zremrangebyrank(key, 0, -(keep + 1))  # drop all but the top `keep`
                 await asyncio.wait_for(pipe.execute(), OP_TIMEOUT_SECONDS)
+            self._answered()
         except Exception as exc:
             self._degraded("rank_add", exc)
 
@@ -305,6 +308,7 @@ class Cache:
         try:
             members = await asyncio.wait_for(self.backend.client.zrevrange(
                 f"{self._stats_prefix}:rank:{name}", 0, n - 1), OP_TIMEOUT_SECONDS)
+            self._answered()
         except Exception as exc:
             self._degraded("rank_top", exc)
             return []
