@@ -24,6 +24,7 @@ from graphql_api.metrics.models import (
     SalesDailyCountry,
     SalesLine,
     SalesOrder,
+    SalesProductMonth,
     SalesVersion,
 )
 
@@ -32,6 +33,7 @@ Executor = AsyncSession | AsyncConnection
 lines_table: Table = SalesLine.__table__  # type: ignore[attr-defined]
 daily_country_table: Table = SalesDailyCountry.__table__  # type: ignore[attr-defined]
 daily_table: Table = SalesDaily.__table__  # type: ignore[attr-defined]
+product_month_table: Table = SalesProductMonth.__table__  # type: ignore[attr-defined]
 orders_table: Table = SalesOrder.__table__  # type: ignore[attr-defined]
 customers_table: Table = SalesCustomerDay.__table__  # type: ignore[attr-defined]
 version_table: Table = SalesVersion.__table__  # type: ignore[attr-defined]
@@ -98,7 +100,11 @@ async def record(executor: Executor, lines: list[NewLine]) -> int:
         new = await _insert_sqlite(conn, lines)
     if new:
         sql = _SQL[dialect]
-        for statement in (sql.orders, sql.daily, sql.daily_country, sql.customers):
+        if dialect == "sqlite":
+            await conn.execute(text(_SQLITE_DELTA_TABLE))
+            await conn.execute(text("DELETE FROM sales_delta"))
+        for statement in (sql.orders, sql.deltas, sql.daily, sql.product_month,
+                          sql.daily_country, sql.customers):
             await conn.execute(statement)
         await bump_version(conn)
     return new
@@ -117,7 +123,10 @@ _PG_TABLES = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS sales_line_fresh (id integer, invoice varchar(32), "
     "stock_code varchar(64), day date, country varchar(64), customer_id varchar(32), "
     "is_return boolean, quantity integer, amount bigint) ON COMMIT DELETE ROWS; "
-    "DELETE FROM sales_line_incoming; DELETE FROM sales_line_fresh")
+    "CREATE TEMPORARY TABLE IF NOT EXISTS sales_delta (day date, country varchar(64), "
+    "stock_code varchar(64), gross bigint, returns bigint, units bigint, returned_units bigint, "
+    "orders bigint) ON COMMIT DELETE ROWS; "
+    "DELETE FROM sales_line_incoming; DELETE FROM sales_line_fresh; DELETE FROM sales_delta")
 # The new lines straight into sales_line_fresh: nothing comes back to Python. Key order, so
 # concurrent imports take the unique index's entries in the same order.
 _PG_INSERT = (
@@ -154,6 +163,10 @@ async def _insert_postgresql(conn: AsyncConnection, lines: list[NewLine]) -> int
 _SQLITE_TABLES = ("CREATE TEMP TABLE IF NOT EXISTS sales_line_fresh (id INTEGER, invoice TEXT, "
                   "stock_code TEXT, day TEXT, country TEXT, customer_id TEXT, is_return BOOLEAN, "
                   "quantity INTEGER, amount INTEGER)")
+# The batch's changes per (day, country, product), folded into both product rollups.
+_SQLITE_DELTA_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS sales_delta (day TEXT, country TEXT, "
+                       "stock_code TEXT, gross INTEGER, returns INTEGER, units INTEGER, "
+                       "returned_units INTEGER, orders INTEGER)")
 _RETURNED = ("id", "invoice", "stock_code", "invoice_date", "country", "customer_id", "is_return",
              "quantity", "unit_price")
 
@@ -212,15 +225,19 @@ async def bump_version(executor: Executor) -> None:
 @dataclass(frozen=True)
 class _Statements:
     orders: Any
+    deltas: Any  # the batch's changes per (day, country, product) into sales_delta
     daily: Any
+    product_month: Any
     daily_country: Any
     customers: Any
 
 
-def _statements(sale_lines: str, line_day: str, place_day: str, c: str) -> _Statements:
+def _statements(sale_lines: str, line_day: str, place_day: str, c: str, month: str
+                ) -> _Statements:
     """`sale_lines`: the sale lines `s` of the `touched` invoices, read by the invoice index;
     `line_day`: such a line's UTC day as text; `place_day`: a place's day as the rollups' date
-    type (`{}` is the place); `c`: the byte-order collation clause."""
+    type (`{}` is the place); `c`: the byte-order collation clause; `month`: the first day of
+    the month of `day`."""
     touched = "touched AS (SELECT DISTINCT invoice FROM sales_line_fresh WHERE NOT is_return)"
     place = f"({line_day} || s.country){c}"
     orders = f"""WITH {touched}
@@ -233,7 +250,7 @@ WHERE excluded.day < sales_order.day
    OR (excluded.day = sales_order.day AND excluded.country{c} < sales_order.country{c})"""  # noqa: S608 (constants)
     # Per (invoice, product): its place before this batch (lines not in sales_line_fresh) and
     # after; where it moved, +1 order at the new place and -1 at the old.
-    daily = f"""WITH {touched},
+    deltas = f"""WITH {touched},
 pairs AS (
   SELECT s.invoice, s.stock_code,
          MIN(CASE WHEN f.id IS NULL THEN {place} END) AS before, MIN({place}) AS after
@@ -252,14 +269,27 @@ deltas AS (
   FROM sales_line_fresh
   UNION ALL
   SELECT {place_day.format('place')}, substr(place, 11), stock_code, 0, 0, 0, 0, n FROM moves)
-INSERT INTO sales_daily (day, country, stock_code, gross, returns, units, returned_units, orders)
+INSERT INTO sales_delta (day, country, stock_code, gross, returns, units, returned_units, orders)
 SELECT day, country, stock_code, SUM(gross), SUM(returns), SUM(units), SUM(returned_units),
        SUM(orders)
-FROM deltas WHERE true GROUP BY day, country, stock_code ORDER BY day, country, stock_code
+FROM deltas GROUP BY day, country, stock_code"""  # noqa: S608 (constants)
+    daily = """INSERT INTO sales_daily (day, country, stock_code, gross, returns, units,
+  returned_units, orders)
+SELECT day, country, stock_code, gross, returns, units, returned_units, orders
+FROM sales_delta WHERE true ORDER BY day, country, stock_code
 ON CONFLICT (day, country, stock_code) DO UPDATE SET gross = sales_daily.gross + excluded.gross,
   returns = sales_daily.returns + excluded.returns, units = sales_daily.units + excluded.units,
   returned_units = sales_daily.returned_units + excluded.returned_units,
-  orders = sales_daily.orders + excluded.orders"""  # noqa: S608 (constants)
+  orders = sales_daily.orders + excluded.orders"""
+    product_month = f"""INSERT INTO sales_product_month (month, stock_code, gross, returns, units,
+  returned_units, orders)
+SELECT {month}, stock_code, SUM(gross), SUM(returns), SUM(units), SUM(returned_units), SUM(orders)
+FROM sales_delta WHERE true GROUP BY {month}, stock_code ORDER BY {month}, stock_code
+ON CONFLICT (month, stock_code) DO UPDATE SET gross = sales_product_month.gross + excluded.gross,
+  returns = sales_product_month.returns + excluded.returns,
+  units = sales_product_month.units + excluded.units,
+  returned_units = sales_product_month.returned_units + excluded.returned_units,
+  orders = sales_product_month.orders + excluded.orders"""  # noqa: S608 (constants)
     daily_country = """INSERT INTO sales_daily_country (day, country, gross, returns, units,
   returned_units)
 SELECT day, country, SUM(CASE WHEN is_return THEN 0 ELSE amount END),
@@ -275,7 +305,8 @@ ON CONFLICT (day, country) DO UPDATE SET gross = sales_daily_country.gross + exc
 SELECT DISTINCT day, country, customer_id FROM sales_line_fresh
 WHERE NOT is_return AND customer_id IS NOT NULL ORDER BY day, country, customer_id
 ON CONFLICT DO NOTHING"""
-    return _Statements(*(text(s) for s in (orders, daily, daily_country, customers)))
+    return _Statements(*(text(s) for s in (orders, deltas, daily, product_month, daily_country,
+                                           customers)))
 
 
 _SQL = {
@@ -286,8 +317,10 @@ _SQL = {
                               "l.invoice_date, l.country FROM sales_line l "
                               "WHERE l.invoice = t.invoice AND NOT l.is_return OFFSET 0) AS s",
                               "to_char(s.invoice_date AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-                              "CAST(substr({}, 1, 10) AS date)", ' COLLATE "C"'),
+                              "CAST(substr({}, 1, 10) AS date)", ' COLLATE "C"',
+                              "CAST(date_trunc('month', day) AS date)"),
     # SQLite keeps timestamps as 'YYYY-MM-DD HH:MM:SS...' (UTC, see UTCDateTime) and dates as text.
     "sqlite": _statements("touched t JOIN sales_line s ON s.invoice = t.invoice AND NOT s.is_return",
-                          "substr(s.invoice_date, 1, 10)", "substr({}, 1, 10)", ""),
+                          "substr(s.invoice_date, 1, 10)", "substr({}, 1, 10)", "",
+                          "substr(day, 1, 8) || '01'"),
 }

@@ -87,6 +87,22 @@ class SalesDaily(SQLModel, table=True):
     orders: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class SalesProductMonth(SQLModel, table=True):
+    """Per month (its first day) and product, all countries: what product rankings read for the
+    whole months of a range without a country (a few rows per product, where `sales_daily` has
+    one per day and country it sold in). Equal to the sums of `sales_daily` over the month."""
+
+    __tablename__ = "sales_product_month"
+
+    month: date = Field(sa_column=Column(Date, primary_key=True))
+    stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
+    gross: int = Field(sa_column=Column(BigInteger, nullable=False))
+    returns: int = Field(sa_column=Column(BigInteger, nullable=False))
+    units: int = Field(sa_column=Column(BigInteger, nullable=False))
+    returned_units: int = Field(sa_column=Column(BigInteger, nullable=False))
+    orders: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class SalesOrder(SQLModel, table=True):
     """One row per invoice with a sale line, at its earliest (day, country)."""
 

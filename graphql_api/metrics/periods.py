@@ -43,6 +43,34 @@ class DayRange:
         return f"{self.start}:{self.end}"
 
 
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def split_months(span: DayRange) -> tuple[DayRange | None, list[DayRange]]:
+    """The range as its whole calendar months (a range of month starts, None when it holds no
+    whole month) and the days outside them (at most one run at each end), for reading a
+    monthly rollup where it covers the range and a daily one elsewhere."""
+    if span.empty:
+        return None, []
+    first = span.start
+    if first is not None and first.day != 1:
+        first = _next_month(first)
+    last = span.end if span.end is None else _month_start(span.end)
+    if first is not None and last is not None and first >= last:
+        return None, [span]
+    edges = []
+    if span.start is not None and first != span.start:
+        edges.append(DayRange(span.start, first))
+    if span.end is not None and last != span.end:
+        edges.append(DayRange(last, span.end))
+    return DayRange(first, last), edges
+
+
 def _day(moment: datetime | None, name: str) -> date | None:
     """A range bound as a UTC day: the rollups are daily, so a bound must fall on midnight UTC
     (anything else would be answered inexactly, so it is refused)."""

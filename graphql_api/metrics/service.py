@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphql_api.core.pagination import KeyColumn, Page, PageArgs, SortKey, build_page, keyset_statement
@@ -25,9 +25,17 @@ from graphql_api.metrics.ledger import (
     dialect_of,
     lines_table,
     orders_table,
+    product_month_table,
 )
 from graphql_api.metrics.models import AMOUNT_SCALE
-from graphql_api.metrics.periods import DayRange, Granularity, period_start, periods, sql_period_start
+from graphql_api.metrics.periods import (
+    DayRange,
+    Granularity,
+    period_start,
+    periods,
+    split_months,
+    sql_period_start,
+)
 
 CENT = Decimal("0.01")
 RATE = Decimal("0.000001")
@@ -211,22 +219,35 @@ def _ranked(rows: list[Ranked], by: Measure, limit: int) -> list[Ranked]:
 
 async def top_products(conn: AsyncConnection, by: Measure, limit: int, span: DayRange,
                        country: str | None = None) -> list[Ranked]:
+    """Without a country, the whole months of the range come from the monthly product rollup
+    (a row per product and month) and only the days at its ends from the daily one (a row per
+    product, day and country); with one, the daily rollup's rows of that country."""
     if span.empty:
         return []
     d = daily_table
-    revenue = (func.sum(d.c.gross) - func.sum(d.c.returns)).label("revenue")
-    units, orders = func.sum(d.c.units).label("units"), func.sum(d.c.orders).label("orders")
+    columns = lambda t: (t.c.stock_code, t.c.gross, t.c.returns, t.c.units, t.c.orders)  # noqa: E731
+    if country is not None:
+        parts: list[Select[Any]] = [select(*columns(d)).where(*_where(d, span, country))]
+    else:
+        months, edges = split_months(span)
+        m = product_month_table
+        parts = [select(*columns(d)).where(*_days(d.c.day, edge)) for edge in edges]
+        if months is not None:
+            parts.append(select(*columns(m)).where(*_days(m.c.month, months)))
+    rows = parts[0].subquery() if len(parts) == 1 else union_all(*parts).subquery()
+    revenue = (func.sum(rows.c.gross) - func.sum(rows.c.returns)).label("revenue")
+    units, orders = func.sum(rows.c.units).label("units"), func.sum(rows.c.orders).label("orders")
     measure = {Measure.REVENUE: revenue, Measure.UNITS: units, Measure.ORDERS: orders}[by]
-    base = select(d.c.stock_code, revenue, units, orders).where(*_where(d, span, country))
-    grouped = base.group_by(d.c.stock_code).subquery()
-    picked = await conn.execute(
-        select(grouped).order_by(grouped.c[measure.name].desc(), grouped.c.stock_code).limit(limit))
-    whole = (await conn.execute(select(func.coalesce(func.sum(grouped.c[measure.name]), 0)))
-             ).scalar_one()
-    rows = [Ranked(code, int(r), int(u), int(o), None) for code, r, u, o in picked]
-    names = await _descriptions(conn, [r.key for r in rows])
-    return [Ranked(r.key, r.revenue, r.units, r.orders, _share(_measure(r, by), int(whole)),
-                   names.get(r.key)) for r in rows]
+    # The total by the measure over every product, in the same pass (a window over the groups).
+    whole = func.sum(measure).over().label("whole")
+    picked = list(await conn.execute(
+        select(rows.c.stock_code, revenue, units, orders, whole).group_by(rows.c.stock_code)
+        .order_by(measure.desc(), rows.c.stock_code).limit(limit)))
+    ranked = [Ranked(code, int(r), int(u), int(o), None) for code, r, u, o, _ in picked]
+    total = int(picked[0][4]) if picked else 0
+    names = await _descriptions(conn, [r.key for r in ranked])
+    return [Ranked(r.key, r.revenue, r.units, r.orders, _share(_measure(r, by), total),
+                   names.get(r.key)) for r in ranked]
 
 
 async def _descriptions(conn: AsyncConnection, codes: list[str]) -> dict[str, str]:

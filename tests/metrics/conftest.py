@@ -7,8 +7,8 @@ from sqlalchemy import delete
 from graphql_api.core.resources import Resources
 from graphql_api.metrics import ledger
 
-TABLES = [ledger.lines_table, ledger.daily_table, ledger.daily_country_table, ledger.orders_table,
-          ledger.customers_table]
+TABLES = [ledger.lines_table, ledger.daily_table, ledger.product_month_table,
+          ledger.daily_country_table, ledger.orders_table, ledger.customers_table]
 
 
 async def clear_sales(resources: Resources) -> None:

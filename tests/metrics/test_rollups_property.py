@@ -36,7 +36,8 @@ def sales_lines(draw: Any) -> ledger.NewLine:
         quantity=draw(st.integers(1, 40)),
         unit_price=draw(st.sampled_from([Decimal("0.01"), Decimal("1.25"), Decimal("0.005"),
                                          Decimal("3.3333"), Decimal("999.99")])),
-        invoice_date=START + timedelta(hours=draw(st.integers(0, 24 * 9))),
+        # Ten weeks: ranges over whole months and parts of them (the monthly product rollup).
+        invoice_date=START + timedelta(hours=draw(st.integers(0, 24 * 70))),
         customer_id=draw(st.sampled_from([None, "k1", "k2", "k3"])),
         country=draw(st.sampled_from(COUNTRIES)), is_return=is_return)
 
@@ -64,7 +65,12 @@ def _direct(facts: list[Any]) -> dict[str, Any]:
                 customers.add((day, f.country, f.customer_id))
     for (_, code), (day, country) in first_pair.items():
         by_product[(day, country, code)][4] += 1
+    by_month: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for (day, _, code), values in by_product.items():
+        for i, v in enumerate(values):
+            by_month[(day.replace(day=1), code)][i] += v
     return {
+        "product_month": {k: tuple(v) for k, v in by_month.items()},
         "daily_country": {k: tuple(v) for k, v in by_country.items()},
         "daily": {k: tuple(v) for k, v in by_product.items()},
         "orders": first,
@@ -82,18 +88,22 @@ async def _stored(resources: Resources) -> tuple[list[Any], dict[str, Any]]:
                                                      r.orders)
                  for r in await conn.execute(select(ledger.daily_table)) if any(
                      (r.gross, r.returns, r.units, r.returned_units, r.orders))}
+        product_month = {(r.month, r.stock_code): (r.gross, r.returns, r.units, r.returned_units,
+                                                   r.orders)
+                         for r in await conn.execute(select(ledger.product_month_table)) if any(
+                             (r.gross, r.returns, r.units, r.returned_units, r.orders))}
         orders = {r.invoice: (r.day, r.country)
                   for r in await conn.execute(select(ledger.orders_table))}
         customers = {(r.day, r.country, r.customer_id)
                      for r in await conn.execute(select(ledger.customers_table))}
-    return facts, {"daily_country": daily_country, "daily": daily, "orders": orders,
-                   "customers": customers}
+    return facts, {"product_month": product_month, "daily_country": daily_country,
+                   "daily": daily, "orders": orders, "customers": customers}
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(lines=st.lists(sales_lines(), max_size=40), cuts=st.lists(st.integers(0, 40), max_size=4),
-       again=st.integers(0, 40), start=st.none() | st.integers(-1, 10),
-       length=st.none() | st.integers(0, 10), country=st.none() | st.sampled_from(COUNTRIES),
+       again=st.integers(0, 40), start=st.none() | st.integers(-1, 70),
+       length=st.none() | st.integers(0, 70), country=st.none() | st.sampled_from(COUNTRIES),
        by_copy=st.booleans())
 async def test_rollups_equal_the_facts(resources: Resources, lines: list[ledger.NewLine],
                                        cuts: list[int], again: int, start: int | None,
@@ -137,3 +147,21 @@ async def _check(resources: Resources, lines: list[ledger.NewLine], cuts: list[i
         units=sum(f.quantity for f in chosen if not f.is_return),
         orders=sum(1 for day, where in _direct(facts)["orders"].values() if inside(day, where)),
         customers=len({f.customer_id for f in chosen if not f.is_return and f.customer_id}))
+
+    # Product rankings: whole months from the monthly rollup, the ends from the daily one.
+    placed = _direct(facts)["daily"]
+    expected: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for f in chosen:
+        expected[f.stock_code][0] += -value(f) if f.is_return else value(f)
+        expected[f.stock_code][1] += 0 if f.is_return else f.quantity
+    for (day, where, code), counts in placed.items():
+        if inside(day, where) and counts[4]:
+            expected[code][2] += counts[4]
+    for by in service.Measure:
+        async with resources.db.read() as conn:
+            ranked = await service.top_products(conn, by, 10, span, country)
+        pick = {service.Measure.REVENUE: 0, service.Measure.UNITS: 1, service.Measure.ORDERS: 2}[by]
+        whole = sum(v[pick] for v in expected.values())
+        assert [(r.key, r.revenue, r.units, r.orders, r.share) for r in ranked] == [
+            (code, *v, service._share(v[pick], whole))
+            for code, v in sorted(expected.items(), key=lambda kv: (-kv[1][pick], kv[0]))]
