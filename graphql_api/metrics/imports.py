@@ -18,6 +18,7 @@ from graphql_api.metrics import ledger
 from graphql_api.metrics.retail_csv import BadRow, RetailFile
 
 BATCH_LINES = 20_000  # a fifth faster than 5,000 at 300,000 lines; ~25 MB of lines a batch
+WRITERS = 2  # batch transactions at once on PostgreSQL: 1M lines in ~30 s, against 69 s with one
 KEPT_BAD_ROWS = 1_000  # the report names this many; the count covers them all
 
 
@@ -35,12 +36,14 @@ Progress = Callable[[int, int], None]  # (bytes read, file size)
 
 
 async def import_file(db: Database, path: Path, *, batch_lines: int = BATCH_LINES,
-                      progress: Progress | None = None) -> ImportReport:
+                      progress: Progress | None = None, writers: int | None = None
+                      ) -> ImportReport:
     source = RetailFile(path)
     report = ImportReport(encoding=source.encoding)
     size = source.size  # progress is by bytes: counting lines would take another pass
     await write_batches(db, _batches(source, batch_lines, report), report,
-                        None if progress is None else lambda: progress(source.bytes_read, size))
+                        None if progress is None else lambda: progress(source.bytes_read, size),
+                        writers)
     if progress is not None:
         progress(size, size)
     return report
@@ -71,20 +74,49 @@ class Counts(Protocol):
 
 
 async def write_batches(db: Database, batches: Iterator[list[ledger.NewLine]], counts: Counts,
-                        after_batch: Callable[[], None] | None = None) -> None:
+                        after_batch: Callable[[], None] | None = None,
+                        writers: int | None = None) -> None:
     """Each batch through the ledger in a transaction of its own (a failed batch rolls back
-    alone). The next batch is made in a thread while this one is written: the database works
-    in another process, so the two overlap (parsing was a third of the import's time)."""
-    upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-    try:
-        while (batch := await upcoming) is not None:
-            upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    alone; the first failure stops the import and is raised). Batches are made in a thread
+    while others are written, and on PostgreSQL `WRITERS` transactions run at once: one
+    batch's fact-table insert overlaps another's roll-ups, on two server processes (the ledger
+    is safe for concurrent writers, see `ledger.record`). SQLite has one writer: one at a time,
+    whatever `writers` says."""
+    if db.engine.dialect.name != "postgresql":
+        writers = 1  # a second writer would fail on the database lock, not wait
+    elif writers is None:
+        writers = WRITERS
+    ready: asyncio.Queue[list[ledger.NewLine] | None] = asyncio.Queue(maxsize=1)
+    parsing: asyncio.Future[list[ledger.NewLine] | None] | None = None
+
+    async def produce() -> None:
+        nonlocal parsing
+        while True:
+            parsing = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            if (batch := await asyncio.shield(parsing)) is None:
+                break
+            await ready.put(batch)
+        for _ in range(writers):
+            await ready.put(None)
+
+    async def write() -> None:
+        while (batch := await ready.get()) is not None:
             async with db.engine.begin() as conn:
                 new = await ledger.record(conn, batch)
             counts.imported += new
             counts.already_present += len(batch) - new
             if after_batch is not None:
                 after_batch()
+
+    tasks = [asyncio.ensure_future(produce()),
+             *(asyncio.ensure_future(write()) for _ in range(writers))]
+    try:
+        await asyncio.gather(*tasks)
     finally:
-        with contextlib.suppress(BaseException):  # a failed batch: let the thread finish first
-            await upcoming
+        for task in tasks:
+            task.cancel()
+        # Every other transaction rolled back, and the parsing thread done, before returning.
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if parsing is not None:
+            with contextlib.suppress(BaseException):
+                await parsing

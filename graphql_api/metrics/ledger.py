@@ -24,7 +24,9 @@ from graphql_api.metrics.models import (
     SalesDailyCountry,
     SalesLine,
     SalesOrder,
+    SalesProduct,
     SalesProductMonth,
+    SalesProductYear,
     SalesVersion,
 )
 
@@ -34,6 +36,8 @@ lines_table: Table = SalesLine.__table__  # type: ignore[attr-defined]
 daily_country_table: Table = SalesDailyCountry.__table__  # type: ignore[attr-defined]
 daily_table: Table = SalesDaily.__table__  # type: ignore[attr-defined]
 product_month_table: Table = SalesProductMonth.__table__  # type: ignore[attr-defined]
+product_year_table: Table = SalesProductYear.__table__  # type: ignore[attr-defined]
+products_table: Table = SalesProduct.__table__  # type: ignore[attr-defined]
 orders_table: Table = SalesOrder.__table__  # type: ignore[attr-defined]
 customers_table: Table = SalesCustomerDay.__table__  # type: ignore[attr-defined]
 version_table: Table = SalesVersion.__table__  # type: ignore[attr-defined]
@@ -104,7 +108,7 @@ async def record(executor: Executor, lines: list[NewLine]) -> int:
             await conn.execute(text(_SQLITE_DELTA_TABLE))
             await conn.execute(text("DELETE FROM sales_delta"))
         for statement in (sql.orders, sql.deltas, sql.daily, sql.product_month,
-                          sql.daily_country, sql.customers):
+                          sql.product_year, sql.products, sql.daily_country, sql.customers):
             await conn.execute(statement)
         await bump_version(conn)
     return new
@@ -114,15 +118,16 @@ COPY_FROM = 200  # lines: from here on PostgreSQL's COPY beats bound parameters 
 _COPIED = ("source", "invoice", "stock_code", "description", "product_id", "quantity", "unit_price",
            "invoice_date", "customer_id", "country", "is_return")
 _KEY = "invoice, stock_code, source, quantity, unit_price, is_return"  # uq_sales_line's columns
-_FRESH = "id, invoice, stock_code, day, country, customer_id, is_return, quantity, amount"
+_FRESH = ("id, invoice, stock_code, description, day, country, customer_id, is_return, "
+          "quantity, amount")
 _PG_TABLES = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS sales_line_incoming (source varchar(8), "
     "invoice varchar(32), stock_code varchar(64), description varchar(255), product_id integer, "
     "quantity integer, unit_price numeric(14, 4), invoice_date timestamptz, "
     "customer_id varchar(32), country varchar(64), is_return boolean) ON COMMIT DELETE ROWS; "
     "CREATE TEMPORARY TABLE IF NOT EXISTS sales_line_fresh (id integer, invoice varchar(32), "
-    "stock_code varchar(64), day date, country varchar(64), customer_id varchar(32), "
-    "is_return boolean, quantity integer, amount bigint) ON COMMIT DELETE ROWS; "
+    "stock_code varchar(64), description varchar(255), day date, country varchar(64), "
+    "customer_id varchar(32), is_return boolean, quantity integer, amount bigint) ON COMMIT DELETE ROWS; "
     "CREATE TEMPORARY TABLE IF NOT EXISTS sales_delta (day date, country varchar(64), "
     "stock_code varchar(64), gross bigint, returns bigint, units bigint, returned_units bigint, "
     "orders bigint) ON COMMIT DELETE ROWS; "
@@ -132,9 +137,9 @@ _PG_TABLES = (
 _PG_INSERT = (
     f"WITH inserted AS (INSERT INTO sales_line ({', '.join(_COPIED)}) "  # noqa: S608 (constants)
     f"SELECT {', '.join(_COPIED)} FROM sales_line_incoming ORDER BY {_KEY} "
-    "ON CONFLICT DO NOTHING RETURNING id, invoice, stock_code, invoice_date, country, customer_id, "
-    "is_return, quantity, unit_price) "
-    f"INSERT INTO sales_line_fresh ({_FRESH}) SELECT id, invoice, stock_code, "
+    "ON CONFLICT DO NOTHING RETURNING id, invoice, stock_code, description, invoice_date, country, "
+    "customer_id, is_return, quantity, unit_price) "
+    f"INSERT INTO sales_line_fresh ({_FRESH}) SELECT id, invoice, stock_code, description, "
     "(invoice_date AT TIME ZONE 'UTC')::date, country, customer_id, is_return, quantity, "
     f"(quantity * unit_price * {AMOUNT_SCALE})::bigint FROM inserted")
 
@@ -161,14 +166,14 @@ async def _insert_postgresql(conn: AsyncConnection, lines: list[NewLine]) -> int
 
 
 _SQLITE_TABLES = ("CREATE TEMP TABLE IF NOT EXISTS sales_line_fresh (id INTEGER, invoice TEXT, "
-                  "stock_code TEXT, day TEXT, country TEXT, customer_id TEXT, is_return BOOLEAN, "
-                  "quantity INTEGER, amount INTEGER)")
+                  "stock_code TEXT, description TEXT, day TEXT, country TEXT, customer_id TEXT, "
+                  "is_return BOOLEAN, quantity INTEGER, amount INTEGER)")
 # The batch's changes per (day, country, product), folded into both product rollups.
 _SQLITE_DELTA_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS sales_delta (day TEXT, country TEXT, "
                        "stock_code TEXT, gross INTEGER, returns INTEGER, units INTEGER, "
                        "returned_units INTEGER, orders INTEGER)")
-_RETURNED = ("id", "invoice", "stock_code", "invoice_date", "country", "customer_id", "is_return",
-             "quantity", "unit_price")
+_RETURNED = ("id", "invoice", "stock_code", "description", "invoice_date", "country",
+             "customer_id", "is_return", "quantity", "unit_price")
 
 
 async def _insert_sqlite(conn: AsyncConnection, lines: list[NewLine]) -> int:
@@ -185,9 +190,9 @@ async def _insert_sqlite(conn: AsyncConnection, lines: list[NewLine]) -> int:
     for chunk in _chunks([_values(line) for line in ordered]):
         for row in await conn.execute(insert, chunk):
             fresh.append({"id": row[0], "invoice": row[1], "stock_code": row[2],
-                          "day": row[3].date().isoformat(), "country": row[4],
-                          "customer_id": row[5], "is_return": row[6], "quantity": row[7],
-                          "amount": amount_of(row[7], Decimal(row[8]))})
+                          "description": row[3], "day": row[4].date().isoformat(),
+                          "country": row[5], "customer_id": row[6], "is_return": row[7],
+                          "quantity": row[8], "amount": amount_of(row[8], Decimal(row[9]))})
     if fresh:
         await conn.execute(text(_SQLITE_TABLES))
         await conn.execute(text("DELETE FROM sales_line_fresh"))
@@ -228,16 +233,18 @@ class _Statements:
     deltas: Any  # the batch's changes per (day, country, product) into sales_delta
     daily: Any
     product_month: Any
+    product_year: Any
+    products: Any
     daily_country: Any
     customers: Any
 
 
-def _statements(sale_lines: str, line_day: str, place_day: str, c: str, month: str
+def _statements(sale_lines: str, line_day: str, place_day: str, c: str, month: str, year: str
                 ) -> _Statements:
     """`sale_lines`: the sale lines `s` of the `touched` invoices, read by the invoice index;
     `line_day`: such a line's UTC day as text; `place_day`: a place's day as the rollups' date
     type (`{}` is the place); `c`: the byte-order collation clause; `month`: the first day of
-    the month of `day`."""
+    the month of `day`; `year`: the first day of its year."""
     touched = "touched AS (SELECT DISTINCT invoice FROM sales_line_fresh WHERE NOT is_return)"
     place = f"({line_day} || s.country){c}"
     orders = f"""WITH {touched}
@@ -281,15 +288,25 @@ ON CONFLICT (day, country, stock_code) DO UPDATE SET gross = sales_daily.gross +
   returns = sales_daily.returns + excluded.returns, units = sales_daily.units + excluded.units,
   returned_units = sales_daily.returned_units + excluded.returned_units,
   orders = sales_daily.orders + excluded.orders"""
-    product_month = f"""INSERT INTO sales_product_month (month, stock_code, gross, returns, units,
-  returned_units, orders)
-SELECT {month}, stock_code, SUM(gross), SUM(returns), SUM(units), SUM(returned_units), SUM(orders)
-FROM sales_delta WHERE true GROUP BY {month}, stock_code ORDER BY {month}, stock_code
-ON CONFLICT (month, stock_code) DO UPDATE SET gross = sales_product_month.gross + excluded.gross,
-  returns = sales_product_month.returns + excluded.returns,
-  units = sales_product_month.units + excluded.units,
-  returned_units = sales_product_month.returned_units + excluded.returned_units,
-  orders = sales_product_month.orders + excluded.orders"""  # noqa: S608 (constants)
+    product_month, product_year = (f"""INSERT INTO sales_product_{name} ({name}, stock_code, gross,
+  returns, units, returned_units, orders)
+SELECT {period}, stock_code, SUM(gross), SUM(returns), SUM(units), SUM(returned_units),
+       SUM(orders)
+FROM sales_delta WHERE true GROUP BY {period}, stock_code ORDER BY {period}, stock_code
+ON CONFLICT ({name}, stock_code) DO UPDATE SET
+  gross = sales_product_{name}.gross + excluded.gross,
+  returns = sales_product_{name}.returns + excluded.returns,
+  units = sales_product_{name}.units + excluded.units,
+  returned_units = sales_product_{name}.returned_units + excluded.returned_units,
+  orders = sales_product_{name}.orders + excluded.orders"""  # noqa: S608 (constants)
+        for name, period in (("month", month), ("year", year)))
+    # The greatest description in byte order (the same on both databases): only a greater one
+    # rewrites the row.
+    products = f"""INSERT INTO sales_product (stock_code, description)
+SELECT stock_code, MAX(description{c}) FROM sales_line_fresh WHERE true GROUP BY stock_code
+ORDER BY stock_code
+ON CONFLICT (stock_code) DO UPDATE SET description = excluded.description
+WHERE excluded.description{c} > sales_product.description{c}"""  # noqa: S608 (constants)
     daily_country = """INSERT INTO sales_daily_country (day, country, gross, returns, units,
   returned_units)
 SELECT day, country, SUM(CASE WHEN is_return THEN 0 ELSE amount END),
@@ -305,8 +322,8 @@ ON CONFLICT (day, country) DO UPDATE SET gross = sales_daily_country.gross + exc
 SELECT DISTINCT day, country, customer_id FROM sales_line_fresh
 WHERE NOT is_return AND customer_id IS NOT NULL ORDER BY day, country, customer_id
 ON CONFLICT DO NOTHING"""
-    return _Statements(*(text(s) for s in (orders, deltas, daily, product_month, daily_country,
-                                           customers)))
+    return _Statements(*(text(s) for s in (orders, deltas, daily, product_month, product_year,
+                                           products, daily_country, customers)))
 
 
 _SQL = {
@@ -318,9 +335,10 @@ _SQL = {
                               "WHERE l.invoice = t.invoice AND NOT l.is_return OFFSET 0) AS s",
                               "to_char(s.invoice_date AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
                               "CAST(substr({}, 1, 10) AS date)", ' COLLATE "C"',
-                              "CAST(date_trunc('month', day) AS date)"),
+                              "CAST(date_trunc('month', day) AS date)",
+                              "CAST(date_trunc('year', day) AS date)"),
     # SQLite keeps timestamps as 'YYYY-MM-DD HH:MM:SS...' (UTC, see UTCDateTime) and dates as text.
     "sqlite": _statements("touched t JOIN sales_line s ON s.invoice = t.invoice AND NOT s.is_return",
                           "substr(s.invoice_date, 1, 10)", "substr({}, 1, 10)", "",
-                          "substr(day, 1, 8) || '01'"),
+                          "substr(day, 1, 8) || '01'", "substr(day, 1, 5) || '01-01'"),
 }

@@ -103,6 +103,31 @@ class SalesProductMonth(SQLModel, table=True):
     orders: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class SalesProductYear(SQLModel, table=True):
+    """Per year (its 1 January) and product, all countries: the whole years of a ranking's range
+    (`sales_product_month` would give twelve rows a product). The sums of its months."""
+
+    __tablename__ = "sales_product_year"
+
+    year: date = Field(sa_column=Column(Date, primary_key=True))
+    stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
+    gross: int = Field(sa_column=Column(BigInteger, nullable=False))
+    returns: int = Field(sa_column=Column(BigInteger, nullable=False))
+    units: int = Field(sa_column=Column(BigInteger, nullable=False))
+    returned_units: int = Field(sa_column=Column(BigInteger, nullable=False))
+    orders: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class SalesProduct(SQLModel, table=True):
+    """A product's name as its sales lines give it (the greatest of their descriptions), so that
+    a ranking names its products without reading the lines."""
+
+    __tablename__ = "sales_product"
+
+    stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
+    description: str = Field(sa_column=Column(String(255), nullable=False))
+
+
 class SalesOrder(SQLModel, table=True):
     """One row per invoice with a sale line, at its earliest (day, country)."""
 

@@ -3,6 +3,7 @@ and years."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -51,16 +52,24 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def split_months(span: DayRange) -> tuple[DayRange | None, list[DayRange]]:
-    """The range as its whole calendar months (a range of month starts, None when it holds no
-    whole month) and the days outside them (at most one run at each end), for reading a
-    monthly rollup where it covers the range and a daily one elsewhere."""
+def _year_start(day: date) -> date:
+    return date(day.year, 1, 1)
+
+
+def _next_year(day: date) -> date:
+    return date(day.year + 1, 1, 1)
+
+
+def _split(span: DayRange, floor: Callable[[date], date], following: Callable[[date], date]
+           ) -> tuple[DayRange | None, list[DayRange]]:
+    """The range's whole periods (as the range of their first days; None when it holds none)
+    and what lies outside them (at most one run at each end)."""
     if span.empty:
         return None, []
     first = span.start
-    if first is not None and first.day != 1:
-        first = _next_month(first)
-    last = span.end if span.end is None else _month_start(span.end)
+    if first is not None and floor(first) != first:
+        first = following(first)
+    last = span.end if span.end is None else floor(span.end)
     if first is not None and last is not None and first >= last:
         return None, [span]
     edges = []
@@ -69,6 +78,24 @@ def split_months(span: DayRange) -> tuple[DayRange | None, list[DayRange]]:
     if span.end is not None and last != span.end:
         edges.append(DayRange(last, span.end))
     return DayRange(first, last), edges
+
+
+@dataclass(frozen=True)
+class Split:
+    """A range cut for the product rollups: whole years, whole months outside them (ranges of
+    month starts) and days outside those."""
+
+    years: DayRange | None
+    months: list[DayRange]
+    days: list[DayRange]
+
+
+def split_periods(span: DayRange) -> Split:
+    months, days = _split(span, _month_start, _next_month)
+    if months is None:
+        return Split(None, [], days)
+    years, month_edges = _split(months, _year_start, _next_year)
+    return Split(years, month_edges, days)
 
 
 def _day(moment: datetime | None, name: str) -> date | None:

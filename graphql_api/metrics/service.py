@@ -26,6 +26,8 @@ from graphql_api.metrics.ledger import (
     lines_table,
     orders_table,
     product_month_table,
+    product_year_table,
+    products_table,
 )
 from graphql_api.metrics.models import AMOUNT_SCALE
 from graphql_api.metrics.periods import (
@@ -33,7 +35,7 @@ from graphql_api.metrics.periods import (
     Granularity,
     period_start,
     periods,
-    split_months,
+    split_periods,
     sql_period_start,
 )
 
@@ -219,9 +221,10 @@ def _ranked(rows: list[Ranked], by: Measure, limit: int) -> list[Ranked]:
 
 async def top_products(conn: AsyncConnection, by: Measure, limit: int, span: DayRange,
                        country: str | None = None) -> list[Ranked]:
-    """Without a country, the whole months of the range come from the monthly product rollup
-    (a row per product and month) and only the days at its ends from the daily one (a row per
-    product, day and country); with one, the daily rollup's rows of that country."""
+    """Without a country, the whole years of the range come from the yearly product rollup, the
+    whole months outside them from the monthly one and only the days at the range's ends from
+    the daily one (a row per product, day and country); with a country, the daily rollup's rows
+    of that country."""
     if span.empty:
         return []
     d = daily_table
@@ -229,11 +232,12 @@ async def top_products(conn: AsyncConnection, by: Measure, limit: int, span: Day
     if country is not None:
         parts: list[Select[Any]] = [select(*columns(d)).where(*_where(d, span, country))]
     else:
-        months, edges = split_months(span)
-        m = product_month_table
-        parts = [select(*columns(d)).where(*_days(d.c.day, edge)) for edge in edges]
-        if months is not None:
-            parts.append(select(*columns(m)).where(*_days(m.c.month, months)))
+        cut = split_periods(span)
+        m, y = product_month_table, product_year_table
+        parts = [select(*columns(d)).where(*_days(d.c.day, days)) for days in cut.days]
+        parts += [select(*columns(m)).where(*_days(m.c.month, months)) for months in cut.months]
+        if cut.years is not None:
+            parts.append(select(*columns(y)).where(*_days(y.c.year, cut.years)))
     rows = parts[0].subquery() if len(parts) == 1 else union_all(*parts).subquery()
     revenue = (func.sum(rows.c.gross) - func.sum(rows.c.returns)).label("revenue")
     units, orders = func.sum(rows.c.units).label("units"), func.sum(rows.c.orders).label("orders")
@@ -253,9 +257,9 @@ async def top_products(conn: AsyncConnection, by: Measure, limit: int, span: Day
 async def _descriptions(conn: AsyncConnection, codes: list[str]) -> dict[str, str]:
     if not codes:
         return {}
-    l = lines_table  # noqa: E741
-    rows = await conn.execute(select(l.c.stock_code, func.max(l.c.description))
-                              .where(l.c.stock_code.in_(codes)).group_by(l.c.stock_code))
+    p = products_table
+    rows = await conn.execute(select(p.c.stock_code, p.c.description)
+                              .where(p.c.stock_code.in_(codes)))
     return {code: name for code, name in rows}
 
 

@@ -8,7 +8,8 @@ from graphql_api.core.resources import Resources
 from graphql_api.metrics import ledger
 
 TABLES = [ledger.lines_table, ledger.daily_table, ledger.product_month_table,
-          ledger.daily_country_table, ledger.orders_table, ledger.customers_table]
+          ledger.product_year_table, ledger.products_table, ledger.daily_country_table,
+          ledger.orders_table, ledger.customers_table]
 
 
 async def clear_sales(resources: Resources) -> None:

@@ -16,6 +16,7 @@ from graphql_api.metrics.imports import import_file
 from graphql_api.metrics.retail_csv import LayoutError, RetailFile, detect_encoding
 from tests.metrics.conftest import TABLES, clear_sales
 from tests.metrics.retail_data import read_reference, write_file
+from tests.metrics.test_rollups_property import _direct, _stored
 
 SMALL = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
 536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom
@@ -117,3 +118,37 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert main(["import-transactions", str(path)]) == 0
     assert "0 sales lines imported, 6 already present" in capsys.readouterr().out
     assert main(["import-transactions", str(tmp_path / "missing.csv")]) == 2
+
+
+@pytest.mark.parametrize("writers", [1, 2])
+async def test_a_failed_batch_stops_the_import_and_a_rerun_completes_it(
+        resources: Resources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writers: int
+) -> None:
+    """A batch that fails (a database fault, injected: the data itself cannot make one) rolls
+    back whole, the import raises it rather than reporting success, and the batches that
+    committed are exact: running the import again completes it, each line counted once."""
+    await clear_sales(resources)
+    path = tmp_path / "sales.csv"
+    write_file(path, invoices=60, seed=11)
+    expected, _ = read_reference(path, "utf-8")
+    real_record, calls = ledger.record, 0
+
+    async def failing_third(executor: ledger.Executor, lines: list[ledger.NewLine]) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("injected fault")
+        return await real_record(executor, lines)
+
+    monkeypatch.setattr(ledger, "record", failing_third)
+    with pytest.raises(RuntimeError, match="injected fault"):
+        await import_file(resources.db, path, batch_lines=40, writers=writers)
+    monkeypatch.setattr(ledger, "record", real_record)
+    async with resources.db.read() as conn:
+        partial = (await conn.execute(select(func.count()).select_from(ledger.lines_table))
+                   ).scalar_one()
+    assert 0 < partial < len(expected)  # the first two batches, and no half of the third
+    again = await import_file(resources.db, path, writers=writers)
+    assert again.imported == len(expected) - partial
+    facts, stored = await _stored(resources)
+    assert stored == _direct(facts)

@@ -22,7 +22,8 @@ from tests.metrics.conftest import clear_sales
 
 COPY_FROM = ledger.COPY_FROM
 
-START = datetime(2030, 1, 1, tzinfo=UTC)
+START = datetime(2029, 11, 1, tzinfo=UTC)
+DAYS = 800  # over two new years: ranges over whole years, months and parts of them
 COUNTRIES = ["France", "Japan", "Peru"]
 
 
@@ -32,12 +33,12 @@ def sales_lines(draw: Any) -> ledger.NewLine:
     invoice = draw(st.sampled_from(["1001", "1002", "1003", "1004", "1005"]))
     return ledger.NewLine(
         source="import", invoice=("C" if is_return else "") + invoice,
-        stock_code=draw(st.sampled_from(["A", "B", "C"])), description="item",
+        stock_code=draw(st.sampled_from(["A", "B", "C"])),
+        description=draw(st.sampled_from(["item", "Item", "zebra"])),
         quantity=draw(st.integers(1, 40)),
         unit_price=draw(st.sampled_from([Decimal("0.01"), Decimal("1.25"), Decimal("0.005"),
                                          Decimal("3.3333"), Decimal("999.99")])),
-        # Ten weeks: ranges over whole months and parts of them (the monthly product rollup).
-        invoice_date=START + timedelta(hours=draw(st.integers(0, 24 * 70))),
+        invoice_date=START + timedelta(hours=draw(st.integers(0, 24 * DAYS))),
         customer_id=draw(st.sampled_from([None, "k1", "k2", "k3"])),
         country=draw(st.sampled_from(COUNTRIES)), is_return=is_return)
 
@@ -69,8 +70,17 @@ def _direct(facts: list[Any]) -> dict[str, Any]:
     for (day, _, code), values in by_product.items():
         for i, v in enumerate(values):
             by_month[(day.replace(day=1), code)][i] += v
+    by_year: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for (month, code), values in by_month.items():
+        for i, v in enumerate(values):
+            by_year[(month.replace(month=1), code)][i] += v
+    names: dict[str, str] = {}
+    for f in facts:
+        names[f.stock_code] = max(names.get(f.stock_code, f.description), f.description)
     return {
         "product_month": {k: tuple(v) for k, v in by_month.items()},
+        "product_year": {k: tuple(v) for k, v in by_year.items()},
+        "products": names,
         "daily_country": {k: tuple(v) for k, v in by_country.items()},
         "daily": {k: tuple(v) for k, v in by_product.items()},
         "orders": first,
@@ -92,18 +102,25 @@ async def _stored(resources: Resources) -> tuple[list[Any], dict[str, Any]]:
                                                    r.orders)
                          for r in await conn.execute(select(ledger.product_month_table)) if any(
                              (r.gross, r.returns, r.units, r.returned_units, r.orders))}
+        product_year = {(r.year, r.stock_code): (r.gross, r.returns, r.units, r.returned_units,
+                                                 r.orders)
+                        for r in await conn.execute(select(ledger.product_year_table)) if any(
+                            (r.gross, r.returns, r.units, r.returned_units, r.orders))}
+        products = {r.stock_code: r.description
+                    for r in await conn.execute(select(ledger.products_table))}
         orders = {r.invoice: (r.day, r.country)
                   for r in await conn.execute(select(ledger.orders_table))}
         customers = {(r.day, r.country, r.customer_id)
                      for r in await conn.execute(select(ledger.customers_table))}
-    return facts, {"product_month": product_month, "daily_country": daily_country,
+    return facts, {"product_month": product_month, "product_year": product_year,
+                   "products": products, "daily_country": daily_country,
                    "daily": daily, "orders": orders, "customers": customers}
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(lines=st.lists(sales_lines(), max_size=40), cuts=st.lists(st.integers(0, 40), max_size=4),
-       again=st.integers(0, 40), start=st.none() | st.integers(-1, 70),
-       length=st.none() | st.integers(0, 70), country=st.none() | st.sampled_from(COUNTRIES),
+       again=st.integers(0, 40), start=st.none() | st.integers(-1, DAYS),
+       length=st.none() | st.integers(0, DAYS), country=st.none() | st.sampled_from(COUNTRIES),
        by_copy=st.booleans())
 async def test_rollups_equal_the_facts(resources: Resources, lines: list[ledger.NewLine],
                                        cuts: list[int], again: int, start: int | None,
@@ -162,6 +179,7 @@ async def _check(resources: Resources, lines: list[ledger.NewLine], cuts: list[i
             ranked = await service.top_products(conn, by, 10, span, country)
         pick = {service.Measure.REVENUE: 0, service.Measure.UNITS: 1, service.Measure.ORDERS: 2}[by]
         whole = sum(v[pick] for v in expected.values())
-        assert [(r.key, r.revenue, r.units, r.orders, r.share) for r in ranked] == [
-            (code, *v, service._share(v[pick], whole))
+        names = _direct(facts)["products"]
+        assert [(r.key, r.revenue, r.units, r.orders, r.share, r.description) for r in ranked] == [
+            (code, *v, service._share(v[pick], whole), names[code])
             for code, v in sorted(expected.items(), key=lambda kv: (-kv[1][pick], kv[0]))]
