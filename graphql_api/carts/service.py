@@ -84,13 +84,17 @@ async def create_guest_cart(session: AsyncSession) -> tuple[CartRecord, str]:
 
 
 async def read_cart(executor: Executor, owner: CartOwner) -> CartRecord | None:
-    row = (await executor.execute(
-        select(_carts.c.id, _carts.c.user_id, _carts.c.version, _carts.c.updated_at)
-        .where(owner.condition()))).first()
-    if row is None:
+    """The cart and its lines in one round trip (every cart read starts here): a row per line,
+    or one row without a line for an empty cart."""
+    rows = list(await executor.execute(
+        select(_carts.c.id, _carts.c.user_id, _carts.c.version, _carts.c.updated_at,
+               _lines.c.product_id, _lines.c.quantity, _lines.c.added_at)
+        .select_from(_carts.outerjoin(_lines, _lines.c.cart_id == _carts.c.id))
+        .where(owner.condition()).order_by(_lines.c.added_at, _lines.c.id)))
+    if not rows:
         return None
-    cart = CartRecord(*row)
-    cart.lines = await cart_lines(executor, cart.id)
+    cart = CartRecord(*rows[0][:4])
+    cart.lines = [CartLineRecord(*row[4:]) for row in rows if row[4] is not None]
     return cart
 
 

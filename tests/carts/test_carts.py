@@ -107,6 +107,25 @@ async def test_reading_a_customers_cart_writes_nothing_after_the_first_time(
     assert writes == []
 
 
+async def test_a_cart_is_read_in_three_statements_at_most_whatever_its_size(
+        gql: Any, admin_token: str, resources: Any, count_statements: Any) -> None:
+    """The caller, the cart with its lines (one statement), the lines' products (one batch, or
+    none when the catalog cache has them): for an empty cart, one line or ten."""
+    _, _, token = await make_user(resources)
+    query = ("{ cart { itemCount total { amount } lines { quantity unitPrice { amount } "
+             "product { id name category { name } } } } }")
+    counts = []
+    for size in (0, 1, 10):
+        while len((await gql.data(query, token=token))["cart"]["lines"]) < size:
+            assert (await add(gql, token, await new_product(gql, admin_token, stock=5), 1)
+                    )["userErrors"] == []
+        with count_statements() as counter:
+            cart = (await gql.data(query, token=token))["cart"]
+        assert len(cart["lines"]) == size
+        counts.append(len(counter.statements))
+    assert counts[0] == 2 and counts[0] <= counts[1] == counts[2] <= 3, counts
+
+
 @pytest.mark.parametrize(("quantity", "code"), [(0, "INVALID"), (-1, "INVALID"),
                                                 (100, "INVALID"), (4, "INSUFFICIENT_STOCK")])
 async def test_quantities_are_checked(gql: Any, admin_token: str, resources: Any, quantity: int,
