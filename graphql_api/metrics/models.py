@@ -87,7 +87,17 @@ class SalesDaily(SQLModel, table=True):
     orders: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class SalesProductMonth(SQLModel, table=True):
+class ProductSales(SQLModel):
+    """The measures of a product rollup over a period, all countries (no table of its own)."""
+
+    gross: int = Field(sa_type=BigInteger, nullable=False)
+    returns: int = Field(sa_type=BigInteger, nullable=False)
+    units: int = Field(sa_type=BigInteger, nullable=False)
+    returned_units: int = Field(sa_type=BigInteger, nullable=False)
+    orders: int = Field(sa_type=BigInteger, nullable=False)
+
+
+class SalesProductMonth(ProductSales, table=True):
     """Per month (its first day) and product, all countries: what product rankings read for the
     whole months of a range without a country (a few rows per product, where `sales_daily` has
     one per day and country it sold in). Equal to the sums of `sales_daily` over the month."""
@@ -96,14 +106,9 @@ class SalesProductMonth(SQLModel, table=True):
 
     month: date = Field(sa_column=Column(Date, primary_key=True))
     stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
-    gross: int = Field(sa_column=Column(BigInteger, nullable=False))
-    returns: int = Field(sa_column=Column(BigInteger, nullable=False))
-    units: int = Field(sa_column=Column(BigInteger, nullable=False))
-    returned_units: int = Field(sa_column=Column(BigInteger, nullable=False))
-    orders: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class SalesProductYear(SQLModel, table=True):
+class SalesProductYear(ProductSales, table=True):
     """Per year (its 1 January) and product, all countries: the whole years of a ranking's range
     (`sales_product_month` would give twelve rows a product). The sums of its months."""
 
@@ -111,11 +116,6 @@ class SalesProductYear(SQLModel, table=True):
 
     year: date = Field(sa_column=Column(Date, primary_key=True))
     stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
-    gross: int = Field(sa_column=Column(BigInteger, nullable=False))
-    returns: int = Field(sa_column=Column(BigInteger, nullable=False))
-    units: int = Field(sa_column=Column(BigInteger, nullable=False))
-    returned_units: int = Field(sa_column=Column(BigInteger, nullable=False))
-    orders: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class SalesProduct(SQLModel, table=True):

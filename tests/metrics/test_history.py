@@ -11,7 +11,6 @@ import pytest
 
 from graphql_api.cli import main
 from graphql_api.core.resources import Resources
-from graphql_api.core.settings import get_settings
 from graphql_api.metrics.history import COUNTRIES, DAYS, generate, load_catalog, seed_sales
 from tests.metrics.conftest import clear_sales
 from tests.metrics.test_rollups_property import _direct, _stored
@@ -74,14 +73,8 @@ async def test_seeding_is_idempotent(resources: Resources) -> None:
     assert stored == _direct(facts)
 
 
-def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                     monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    for name in ("DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()  # the command reads the environment above
-    request.addfinalizer(get_settings.cache_clear)
-    assert main(["migrate"]) == 0
+@pytest.mark.usefixtures("embedded_cli")
+def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     command = ["seed", "--products", "30", "--orders", "60", "--until", "2026-03-01"]
     assert main(command) == 0
     out = capsys.readouterr().out

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from graphql_api.cli import main
 from graphql_api.core.resources import Resources
-from graphql_api.core.settings import get_settings
 from graphql_api.metrics import ledger
 from graphql_api.metrics.imports import import_file
 from graphql_api.metrics.retail_csv import LayoutError, RetailFile, detect_encoding
@@ -101,14 +100,8 @@ def test_a_file_without_the_layout_is_refused(tmp_path: Path) -> None:
         list(RetailFile(path))
 
 
-def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                     monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    for name in ("DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()  # the command reads the environment above
-    request.addfinalizer(get_settings.cache_clear)
-    assert main(["migrate"]) == 0
+@pytest.mark.usefixtures("embedded_cli")
+def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "small.csv"
     path.write_text(SMALL, encoding="latin-1")
     assert main(["import-transactions", str(path)]) == 0
