@@ -12,7 +12,16 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
@@ -153,8 +162,13 @@ async def count_products(conn: Reader, query: ProductQuery) -> int:
     return int(await conn.scalar(stmt) or 0)
 
 
+# Built once: every product batch (carts, search hits, suggestions, orders) runs it, and making
+# the IN clause anew each time cost a third of a millisecond.
+_BY_IDS = live_products().where(col(Product.id).in_(bindparam("ids", expanding=True)))
+
+
 async def products_by_ids(conn: Reader, ids: list[int]) -> dict[int, ProductRecord]:
-    rows = await conn.execute(live_products().where(col(Product.id).in_(ids)))
+    rows = await conn.execute(_BY_IDS, {"ids": ids})
     return {r.id: r for r in map(product_record, rows)}
 
 
