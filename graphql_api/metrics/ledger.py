@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from graphql_api.metrics.models import (
     AMOUNT_SCALE,
+    SalesCountryProductMonth,
+    SalesCountryProductYear,
     SalesCustomerDay,
     SalesDaily,
     SalesDailyCountry,
@@ -37,6 +39,8 @@ daily_country_table: Table = SalesDailyCountry.__table__  # type: ignore[attr-de
 daily_table: Table = SalesDaily.__table__  # type: ignore[attr-defined]
 product_month_table: Table = SalesProductMonth.__table__  # type: ignore[attr-defined]
 product_year_table: Table = SalesProductYear.__table__  # type: ignore[attr-defined]
+country_product_month_table: Table = SalesCountryProductMonth.__table__  # type: ignore[attr-defined]
+country_product_year_table: Table = SalesCountryProductYear.__table__  # type: ignore[attr-defined]
 products_table: Table = SalesProduct.__table__  # type: ignore[attr-defined]
 orders_table: Table = SalesOrder.__table__  # type: ignore[attr-defined]
 customers_table: Table = SalesCustomerDay.__table__  # type: ignore[attr-defined]
@@ -107,8 +111,8 @@ async def record(executor: Executor, lines: list[NewLine]) -> int:
         if dialect == "sqlite":
             await conn.execute(text(_SQLITE_DELTA_TABLE))
             await conn.execute(text("DELETE FROM sales_delta"))
-        for statement in (sql.orders, sql.deltas, sql.daily, sql.product_month,
-                          sql.product_year, sql.products, sql.daily_country, sql.customers):
+        for statement in (sql.orders, sql.deltas, sql.daily, *sql.product_periods,
+                          sql.products, sql.daily_country, sql.customers):
             await conn.execute(statement)
         await bump_version(conn)
     return new
@@ -232,8 +236,7 @@ class _Statements:
     orders: Any
     deltas: Any  # the batch's changes per (day, country, product) into sales_delta
     daily: Any
-    product_month: Any
-    product_year: Any
+    product_periods: tuple[Any, ...]  # the month and year product rollups, then per country
     products: Any
     daily_country: Any
     customers: Any
@@ -288,18 +291,19 @@ ON CONFLICT (day, country, stock_code) DO UPDATE SET gross = sales_daily.gross +
   returns = sales_daily.returns + excluded.returns, units = sales_daily.units + excluded.units,
   returned_units = sales_daily.returned_units + excluded.returned_units,
   orders = sales_daily.orders + excluded.orders"""
-    product_month, product_year = (f"""INSERT INTO sales_product_{name} ({name}, stock_code, gross,
-  returns, units, returned_units, orders)
-SELECT {period}, stock_code, SUM(gross), SUM(returns), SUM(units), SUM(returned_units),
+    product_periods = tuple(f"""INSERT INTO {table} ({name}, {by}stock_code, gross, returns,
+  units, returned_units, orders)
+SELECT {period}, {by}stock_code, SUM(gross), SUM(returns), SUM(units), SUM(returned_units),
        SUM(orders)
-FROM sales_delta WHERE true GROUP BY {period}, stock_code ORDER BY {period}, stock_code
-ON CONFLICT ({name}, stock_code) DO UPDATE SET
-  gross = sales_product_{name}.gross + excluded.gross,
-  returns = sales_product_{name}.returns + excluded.returns,
-  units = sales_product_{name}.units + excluded.units,
-  returned_units = sales_product_{name}.returned_units + excluded.returned_units,
-  orders = sales_product_{name}.orders + excluded.orders"""  # noqa: S608 (constants)
-        for name, period in (("month", month), ("year", year)))
+FROM sales_delta WHERE true GROUP BY {period}, {by}stock_code ORDER BY {period}, {by}stock_code
+ON CONFLICT ({name}, {by}stock_code) DO UPDATE SET
+  gross = {table}.gross + excluded.gross,
+  returns = {table}.returns + excluded.returns,
+  units = {table}.units + excluded.units,
+  returned_units = {table}.returned_units + excluded.returned_units,
+  orders = {table}.orders + excluded.orders"""  # noqa: S608 (constants)
+        for by in ("", "country, ") for name, period in (("month", month), ("year", year))
+        for table in [f"sales_{'country_' if by else ''}product_{name}"])
     # The greatest description in byte order (the same on both databases): only a greater one
     # rewrites the row.
     products = f"""INSERT INTO sales_product (stock_code, description)
@@ -322,8 +326,9 @@ ON CONFLICT (day, country) DO UPDATE SET gross = sales_daily_country.gross + exc
 SELECT DISTINCT day, country, customer_id FROM sales_line_fresh
 WHERE NOT is_return AND customer_id IS NOT NULL ORDER BY day, country, customer_id
 ON CONFLICT DO NOTHING"""
-    return _Statements(*(text(s) for s in (orders, deltas, daily, product_month, product_year,
-                                           products, daily_country, customers)))
+    return _Statements(text(orders), text(deltas), text(daily),
+                       tuple(text(s) for s in product_periods),
+                       *(text(s) for s in (products, daily_country, customers)))
 
 
 _SQL = {

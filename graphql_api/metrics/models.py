@@ -118,6 +118,26 @@ class SalesProductYear(ProductSales, table=True):
     stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
 
 
+class SalesCountryProductMonth(ProductSales, table=True):
+    """Per month, country and product: the whole months of a ranking's range in one country."""
+
+    __tablename__ = "sales_country_product_month"
+
+    month: date = Field(sa_column=Column(Date, primary_key=True))
+    country: str = Field(sa_column=Column(String(64), primary_key=True))
+    stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class SalesCountryProductYear(ProductSales, table=True):
+    """Per year, country and product: the whole years of a ranking's range in one country."""
+
+    __tablename__ = "sales_country_product_year"
+
+    year: date = Field(sa_column=Column(Date, primary_key=True))
+    country: str = Field(sa_column=Column(String(64), primary_key=True))
+    stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
 class SalesProduct(SQLModel, table=True):
     """A product's name as its sales lines give it (the greatest of their descriptions), so that
     a ranking names its products without reading the lines."""

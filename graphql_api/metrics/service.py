@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphql_api.core.pagination import KeyColumn, Page, PageArgs, SortKey, build_page, keyset_statement
 from graphql_api.metrics.ledger import (
+    country_product_month_table,
+    country_product_year_table,
     customers_table,
     daily_country_table,
     daily_table,
@@ -221,23 +223,24 @@ def _ranked(rows: list[Ranked], by: Measure, limit: int) -> list[Ranked]:
 
 async def top_products(conn: AsyncConnection, by: Measure, limit: int, span: DayRange,
                        country: str | None = None) -> list[Ranked]:
-    """Without a country, the whole years of the range come from the yearly product rollup, the
-    whole months outside them from the monthly one and only the days at the range's ends from
-    the daily one (a row per product, day and country); with a country, the daily rollup's rows
-    of that country."""
+    """The whole years of the range come from a yearly product rollup, the whole months outside
+    them from a monthly one and only the days at the range's ends from the daily one (a row per
+    product, day and country): a few rows per product, where the daily rollup has one per day
+    and country it sold in. With a country, the per-country rollups and that country's rows."""
     if span.empty:
         return []
     d = daily_table
+    m, y = ((product_month_table, product_year_table) if country is None
+            else (country_product_month_table, country_product_year_table))
     columns = lambda t: (t.c.stock_code, t.c.gross, t.c.returns, t.c.units, t.c.orders)  # noqa: E731
-    if country is not None:
-        parts: list[Select[Any]] = [select(*columns(d)).where(*_where(d, span, country))]
-    else:
-        cut = split_periods(span)
-        m, y = product_month_table, product_year_table
-        parts = [select(*columns(d)).where(*_days(d.c.day, days)) for days in cut.days]
-        parts += [select(*columns(m)).where(*_days(m.c.month, months)) for months in cut.months]
-        if cut.years is not None:
-            parts.append(select(*columns(y)).where(*_days(y.c.year, cut.years)))
+    where = (lambda t: []) if country is None else (lambda t: [t.c.country == country])
+    cut = split_periods(span)
+    parts: list[Select[Any]] = [select(*columns(d)).where(*_days(d.c.day, days), *where(d))
+                                for days in cut.days]
+    parts += [select(*columns(m)).where(*_days(m.c.month, months), *where(m))
+              for months in cut.months]
+    if cut.years is not None:
+        parts.append(select(*columns(y)).where(*_days(y.c.year, cut.years), *where(y)))
     rows = parts[0].subquery() if len(parts) == 1 else union_all(*parts).subquery()
     revenue = (func.sum(rows.c.gross) - func.sum(rows.c.returns)).label("revenue")
     units, orders = func.sum(rows.c.units).label("units"), func.sum(rows.c.orders).label("orders")

@@ -74,12 +74,20 @@ def _direct(facts: list[Any]) -> dict[str, Any]:
     for (month, code), values in by_month.items():
         for i, v in enumerate(values):
             by_year[(month.replace(month=1), code)][i] += v
+    by_country_month: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    by_country_year: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for (day, where, code), values in by_product.items():
+        for i, v in enumerate(values):
+            by_country_month[(day.replace(day=1), where, code)][i] += v
+            by_country_year[(day.replace(month=1, day=1), where, code)][i] += v
     names: dict[str, str] = {}
     for f in facts:
         names[f.stock_code] = max(names.get(f.stock_code, f.description), f.description)
     return {
         "product_month": {k: tuple(v) for k, v in by_month.items()},
         "product_year": {k: tuple(v) for k, v in by_year.items()},
+        "country_product_month": {k: tuple(v) for k, v in by_country_month.items()},
+        "country_product_year": {k: tuple(v) for k, v in by_country_year.items()},
         "products": names,
         "daily_country": {k: tuple(v) for k, v in by_country.items()},
         "daily": {k: tuple(v) for k, v in by_product.items()},
@@ -106,13 +114,22 @@ async def _stored(resources: Resources) -> tuple[list[Any], dict[str, Any]]:
                                                  r.orders)
                         for r in await conn.execute(select(ledger.product_year_table)) if any(
                             (r.gross, r.returns, r.units, r.returned_units, r.orders))}
+        per_country = {
+            name: {(r[0], r.country, r.stock_code): (r.gross, r.returns, r.units,
+                                                     r.returned_units, r.orders)
+                   for r in await conn.execute(select(table.c[period], *(
+                       c for c in table.c if c.name != period))) if any(
+                       (r.gross, r.returns, r.units, r.returned_units, r.orders))}
+            for name, table, period in (
+                ("country_product_month", ledger.country_product_month_table, "month"),
+                ("country_product_year", ledger.country_product_year_table, "year"))}
         products = {r.stock_code: r.description
                     for r in await conn.execute(select(ledger.products_table))}
         orders = {r.invoice: (r.day, r.country)
                   for r in await conn.execute(select(ledger.orders_table))}
         customers = {(r.day, r.country, r.customer_id)
                      for r in await conn.execute(select(ledger.customers_table))}
-    return facts, {"product_month": product_month, "product_year": product_year,
+    return facts, {"product_month": product_month, "product_year": product_year, **per_country,
                    "products": products, "daily_country": daily_country,
                    "daily": daily, "orders": orders, "customers": customers}
 
@@ -165,7 +182,7 @@ async def _check(resources: Resources, lines: list[ledger.NewLine], cuts: list[i
         orders=sum(1 for day, where in _direct(facts)["orders"].values() if inside(day, where)),
         customers=len({f.customer_id for f in chosen if not f.is_return and f.customer_id}))
 
-    # Product rankings: whole months from the monthly rollup, the ends from the daily one.
+    # Product rankings: whole years and months from their rollups, the ends from the daily one.
     placed = _direct(facts)["daily"]
     expected: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for f in chosen:
