@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from graphql_api.metrics.models import (
     AMOUNT_SCALE,
-    SalesCountryProductMonth,
     SalesCountryProductYear,
     SalesCustomerDay,
     SalesDaily,
@@ -39,7 +38,6 @@ daily_country_table: Table = SalesDailyCountry.__table__  # type: ignore[attr-de
 daily_table: Table = SalesDaily.__table__  # type: ignore[attr-defined]
 product_month_table: Table = SalesProductMonth.__table__  # type: ignore[attr-defined]
 product_year_table: Table = SalesProductYear.__table__  # type: ignore[attr-defined]
-country_product_month_table: Table = SalesCountryProductMonth.__table__  # type: ignore[attr-defined]
 country_product_year_table: Table = SalesCountryProductYear.__table__  # type: ignore[attr-defined]
 products_table: Table = SalesProduct.__table__  # type: ignore[attr-defined]
 orders_table: Table = SalesOrder.__table__  # type: ignore[attr-defined]
@@ -236,7 +234,7 @@ class _Statements:
     orders: Any
     deltas: Any  # the batch's changes per (day, country, product) into sales_delta
     daily: Any
-    product_periods: tuple[Any, ...]  # the month and year product rollups, then per country
+    product_periods: tuple[Any, ...]  # the month and year product rollups, the year per country
     products: Any
     daily_country: Any
     customers: Any
@@ -302,7 +300,8 @@ ON CONFLICT ({name}, {by}stock_code) DO UPDATE SET
   units = {table}.units + excluded.units,
   returned_units = {table}.returned_units + excluded.returned_units,
   orders = {table}.orders + excluded.orders"""  # noqa: S608 (constants)
-        for by in ("", "country, ") for name, period in (("month", month), ("year", year))
+        for by, name, period in (("", "month", month), ("", "year", year),
+                                 ("country, ", "year", year))
         for table in [f"sales_{'country_' if by else ''}product_{name}"])
     # The greatest description in byte order (the same on both databases): only a greater one
     # rewrites the row.

@@ -118,18 +118,10 @@ class SalesProductYear(ProductSales, table=True):
     stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
 
 
-class SalesCountryProductMonth(ProductSales, table=True):
-    """Per month, country and product: the whole months of a ranking's range in one country."""
-
-    __tablename__ = "sales_country_product_month"
-
-    month: date = Field(sa_column=Column(Date, primary_key=True))
-    country: str = Field(sa_column=Column(String(64), primary_key=True))
-    stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
-
-
 class SalesCountryProductYear(ProductSales, table=True):
-    """Per year, country and product: the whole years of a ranking's range in one country."""
+    """Per year, country and product: the whole years of a ranking's range in one country (the
+    rest of the range from that country's `sales_daily` rows). No monthly one per country: at
+    about a row per sales line it cost the import more than it saves a ranking."""
 
     __tablename__ = "sales_country_product_year"
 

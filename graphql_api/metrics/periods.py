@@ -90,6 +90,12 @@ class Split:
     days: list[DayRange]
 
 
+def split_years(span: DayRange) -> Split:
+    """Whole years, and the days outside them (no months)."""
+    years, days = _split(span, _year_start, _next_year)
+    return Split(years, [], days)
+
+
 def split_periods(span: DayRange) -> Split:
     months, days = _split(span, _month_start, _next_month)
     if months is None:

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphql_api.core.pagination import KeyColumn, Page, PageArgs, SortKey, build_page, keyset_statement
 from graphql_api.metrics.ledger import (
-    country_product_month_table,
     country_product_year_table,
     customers_table,
     daily_country_table,
@@ -38,6 +37,7 @@ from graphql_api.metrics.periods import (
     period_start,
     periods,
     split_periods,
+    split_years,
     sql_period_start,
 )
 
@@ -226,19 +226,23 @@ async def top_products(conn: AsyncConnection, by: Measure, limit: int, span: Day
     """The whole years of the range come from a yearly product rollup, the whole months outside
     them from a monthly one and only the days at the range's ends from the daily one (a row per
     product, day and country): a few rows per product, where the daily rollup has one per day
-    and country it sold in. With a country, the per-country rollups and that country's rows."""
+    and country it sold in. In one country: its yearly rollup, and its daily rows elsewhere."""
     if span.empty:
         return []
     d = daily_table
-    m, y = ((product_month_table, product_year_table) if country is None
-            else (country_product_month_table, country_product_year_table))
     columns = lambda t: (t.c.stock_code, t.c.gross, t.c.returns, t.c.units, t.c.orders)  # noqa: E731
-    where = (lambda t: []) if country is None else (lambda t: [t.c.country == country])
-    cut = split_periods(span)
+    if country is None:
+        cut, m, y = split_periods(span), product_month_table, product_year_table
+    else:
+        cut, m, y = split_years(span), None, country_product_year_table
+
+    def where(table: Any) -> list[Any]:
+        return [] if country is None else [table.c.country == country]
+
     parts: list[Select[Any]] = [select(*columns(d)).where(*_days(d.c.day, days), *where(d))
                                 for days in cut.days]
-    parts += [select(*columns(m)).where(*_days(m.c.month, months), *where(m))
-              for months in cut.months]
+    if m is not None:
+        parts += [select(*columns(m)).where(*_days(m.c.month, months)) for months in cut.months]
     if cut.years is not None:
         parts.append(select(*columns(y)).where(*_days(y.c.year, cut.years), *where(y)))
     rows = parts[0].subquery() if len(parts) == 1 else union_all(*parts).subquery()

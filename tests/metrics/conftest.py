@@ -14,8 +14,8 @@ from graphql_api.core.settings import get_settings
 from graphql_api.metrics import ledger
 
 TABLES = [ledger.lines_table, ledger.daily_table, ledger.product_month_table,
-          ledger.product_year_table, ledger.country_product_month_table,
-          ledger.country_product_year_table, ledger.products_table, ledger.daily_country_table,
+          ledger.product_year_table, ledger.country_product_year_table,
+          ledger.products_table, ledger.daily_country_table,
           ledger.orders_table, ledger.customers_table]
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphql_api.metrics.periods import DayRange, Split, split_periods
+from graphql_api.metrics.periods import DayRange, Split, split_periods, split_years
 
 D = date
 
@@ -63,3 +63,12 @@ def test_the_pieces_cover_the_range_once(start: int, length: int) -> None:
         assert months.start is not None and months.start.day == 1
     if cut.years is not None:
         assert cut.years.start is not None and cut.years.start.timetuple().tm_yday == 1
+
+
+def test_years_and_the_days_outside_them() -> None:
+    assert split_years(DayRange(D(2023, 3, 15), D(2025, 2, 10))) == Split(
+        DayRange(D(2024, 1, 1), D(2025, 1, 1)), [],
+        [DayRange(D(2023, 3, 15), D(2024, 1, 1)), DayRange(D(2025, 1, 1), D(2025, 2, 10))])
+    assert split_years(DayRange(None, None)) == Split(DayRange(None, None), [], [])
+    assert split_years(DayRange(D(2024, 2, 1), D(2024, 9, 1))) == Split(
+        None, [], [DayRange(D(2024, 2, 1), D(2024, 9, 1))])

@@ -74,11 +74,9 @@ def _direct(facts: list[Any]) -> dict[str, Any]:
     for (month, code), values in by_month.items():
         for i, v in enumerate(values):
             by_year[(month.replace(month=1), code)][i] += v
-    by_country_month: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     by_country_year: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for (day, where, code), values in by_product.items():
         for i, v in enumerate(values):
-            by_country_month[(day.replace(day=1), where, code)][i] += v
             by_country_year[(day.replace(month=1, day=1), where, code)][i] += v
     names: dict[str, str] = {}
     for f in facts:
@@ -86,7 +84,6 @@ def _direct(facts: list[Any]) -> dict[str, Any]:
     return {
         "product_month": {k: tuple(v) for k, v in by_month.items()},
         "product_year": {k: tuple(v) for k, v in by_year.items()},
-        "country_product_month": {k: tuple(v) for k, v in by_country_month.items()},
         "country_product_year": {k: tuple(v) for k, v in by_country_year.items()},
         "products": names,
         "daily_country": {k: tuple(v) for k, v in by_country.items()},
@@ -114,22 +111,18 @@ async def _stored(resources: Resources) -> tuple[list[Any], dict[str, Any]]:
                                                  r.orders)
                         for r in await conn.execute(select(ledger.product_year_table)) if any(
                             (r.gross, r.returns, r.units, r.returned_units, r.orders))}
-        per_country = {
-            name: {(r[0], r.country, r.stock_code): (r.gross, r.returns, r.units,
-                                                     r.returned_units, r.orders)
-                   for r in await conn.execute(select(table.c[period], *(
-                       c for c in table.c if c.name != period))) if any(
-                       (r.gross, r.returns, r.units, r.returned_units, r.orders))}
-            for name, table, period in (
-                ("country_product_month", ledger.country_product_month_table, "month"),
-                ("country_product_year", ledger.country_product_year_table, "year"))}
+        country_year = {(r.year, r.country, r.stock_code): (r.gross, r.returns, r.units,
+                                                             r.returned_units, r.orders)
+                        for r in await conn.execute(select(ledger.country_product_year_table))
+                        if any((r.gross, r.returns, r.units, r.returned_units, r.orders))}
         products = {r.stock_code: r.description
                     for r in await conn.execute(select(ledger.products_table))}
         orders = {r.invoice: (r.day, r.country)
                   for r in await conn.execute(select(ledger.orders_table))}
         customers = {(r.day, r.country, r.customer_id)
                      for r in await conn.execute(select(ledger.customers_table))}
-    return facts, {"product_month": product_month, "product_year": product_year, **per_country,
+    return facts, {"product_month": product_month, "product_year": product_year,
+                   "country_product_year": country_year,
                    "products": products, "daily_country": daily_country,
                    "daily": daily, "orders": orders, "customers": customers}
 
