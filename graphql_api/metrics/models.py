@@ -125,8 +125,9 @@ class SalesCountryProductYear(ProductSales, table=True):
 
     __tablename__ = "sales_country_product_year"
 
-    year: date = Field(sa_column=Column(Date, primary_key=True))
+    # Country first: it is always read for one country (all its years, or a few).
     country: str = Field(sa_column=Column(String(64), primary_key=True))
+    year: date = Field(sa_column=Column(Date, primary_key=True))
     stock_code: str = Field(sa_column=Column(String(64), primary_key=True))
 
 

@@ -29,10 +29,10 @@ def upgrade() -> None:
         sa.Column('units', sa.BigInteger(), nullable=False),
         sa.Column('returned_units', sa.BigInteger(), nullable=False),
         sa.Column('orders', sa.BigInteger(), nullable=False),
-        sa.Column('year', sa.Date(), nullable=False),
         sa.Column('country', sa.String(length=64), nullable=False),
+        sa.Column('year', sa.Date(), nullable=False),
         sa.Column('stock_code', sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint('year', 'country', 'stock_code'),
+        sa.PrimaryKeyConstraint('country', 'year', 'stock_code'),  # read one country at a time
     )
     op.execute(
         "INSERT INTO sales_country_product_year (year, country, stock_code, gross, returns, "  # noqa: S608
