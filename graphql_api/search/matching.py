@@ -87,6 +87,15 @@ def closest(word: str, candidates: Iterable[tuple[str, int]], limit: int,
     return found[:MAX_EXPANSIONS]
 
 
+@dataclass(frozen=True)
+class Completions:
+    """A suggestion prefix against the index's vocabulary (see `TextIndex.completions`)."""
+
+    alternatives: list[set[str]]  # each word's corrections
+    estimate: float  # names holding the last word as a prefix, at most
+    corrected_estimate: float = 0.0  # names holding one of a single word's corrections, at most
+
+
 @dataclass
 class WordPlan:
     """One query word: the terms it matches in the index."""

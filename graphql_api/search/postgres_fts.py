@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import JSONB, TSQUERY, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphql_api.core.models import MoneyType, TimestampType
-from graphql_api.search.matching import SUGGEST_EXACT_LETTERS, WordPlan, closest
+from graphql_api.search.matching import SUGGEST_EXACT_LETTERS, Completions, WordPlan, closest
 
 # Kept by triggers (migration 0005), so not in the SQLModel metadata: live products only, their
 # documents, and copies of the filter and sort columns.
@@ -70,12 +70,13 @@ _PLAN = text(
 )
 _COMPLETIONS = text(
     """
-    SELECT q.i, s.word, s.ndoc
+    SELECT q.i, s.word, s.ndoc, s.nname
     FROM unnest(CAST(:heads AS text[]), CAST(:head_ends AS text[])) WITH ORDINALITY AS q(h, e, i)
     CROSS JOIN LATERAL (
-        SELECT word, ndoc FROM search_word WHERE word >= q.h AND word < q.e AND ndoc > 0) AS s
+        SELECT word, ndoc, nname FROM search_word
+        WHERE word >= q.h AND word < q.e AND ndoc > 0) AS s
     UNION ALL
-    SELECT 0, NULL, coalesce(sum(nname), 0) FROM search_word
+    SELECT 0, NULL, coalesce(sum(nname), 0), 0 FROM search_word
     WHERE word >= :prefix AND word < :prefix_end
     """
 )
@@ -193,7 +194,7 @@ class PostgresText:
         return S, conditions, score
 
     async def completions(self, conn: AsyncConnection, words: list[str], edits: int
-                          ) -> tuple[list[set[str]], float]:
+                          ) -> Completions:
         heads = [w[:SUGGEST_EXACT_LETTERS] for w in words]
         last = words[-1]
         rows = await conn.execute(_COMPLETIONS, {
@@ -201,12 +202,14 @@ class PostgresText:
             "prefix": last, "prefix_end": _after(last),
         })
         candidates: list[list[tuple[str, int]]] = [[] for _ in words]
+        in_names: dict[str, int] = {}
         estimate = 0.0
-        for i, word, docs in rows:
+        for i, word, docs, names in rows:
             if i == 0:
                 estimate = float(docs)
             else:
                 candidates[i - 1].append((word, docs))
+                in_names[word] = names
         out: list[set[str]] = []
         for i, (word, found) in enumerate(zip(words, candidates, strict=True)):
             is_last = i == len(words) - 1
@@ -215,7 +218,8 @@ class PostgresText:
                 alternatives = {t.text for t in closest(word, found, edits, prefix=is_last)
                                 if not (is_last and t.text.startswith(word))}
             out.append(alternatives)
-        return out, estimate
+        corrected = sum(in_names.get(t, 0) for t in out[0]) if len(words) == 1 else 0
+        return Completions(out, estimate, float(corrected))
 
     def name_phrase(self, words: list[str], alternatives: list[set[str]] | None,
                     walk: bool) -> ColumnElement[bool]:

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, FromClause, case, column, false, literal_c
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphql_api.catalog.models import Product
-from graphql_api.search.matching import SUGGEST_EXACT_LETTERS, WordPlan, closest
+from graphql_api.search.matching import SUGGEST_EXACT_LETTERS, Completions, WordPlan, closest
 
 P = Product.__table__  # type: ignore[attr-defined]
 _FTS = table("product_fts", column("rowid"))
@@ -155,7 +155,7 @@ class SqliteText:
         return source, [], score
 
     async def completions(self, conn: AsyncConnection, words: list[str], edits: int
-                          ) -> tuple[list[set[str]], float]:
+                          ) -> Completions:
         vocabulary = await self.vocabulary(conn)
         out: list[set[str]] = []
         for i, word in enumerate(words):
@@ -167,7 +167,7 @@ class SqliteText:
                 alternatives = {t.text for t in closest(word, candidates, edits, prefix=last)
                                 if not (last and t.text.startswith(word))}
             out.append(alternatives)
-        return out, 0.0
+        return Completions(out, 0.0)  # FTS5 keeps no counts per field: never walk
 
     def name_phrase(self, words: list[str], alternatives: list[set[str]] | None,
                     walk: bool) -> ColumnElement[bool]:

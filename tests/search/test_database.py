@@ -21,6 +21,7 @@ from graphql_api.catalog import service
 from graphql_api.catalog.records import ProductRecord
 from graphql_api.core.errors import UserInputError
 from graphql_api.core.resources import Resources
+from graphql_api.search import database
 from graphql_api.search.database import DatabaseSearch
 from graphql_api.search.matching import edit_distance, prefix_distance
 from graphql_api.search.port import (
@@ -437,6 +438,17 @@ async def test_suggestions_tolerate_a_typo_after_two_letters(search: DatabaseSea
     mixed = await search.suggest("blue", 30)
     quality = [0 if any(w.startswith("blue") for w in words(s.text)) else 1 for s in mixed]
     assert quality == sorted(quality)
+
+
+@pytest.mark.parametrize("prefix", ["headp", "hedp", "blue", "speakr", "aur", "wireless noise"])
+async def test_suggestions_are_the_same_when_the_rating_index_is_walked(
+        search: DatabaseSearch, monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    """With many matching names (more than the demo catalog has) the best rated are found by
+    walking the rating index instead of sorting every match, for exact completions and for
+    corrections alike: the answer must not change."""
+    sorted_ = await search.suggest(prefix, 12)
+    monkeypatch.setattr(database, "_WALK_ABOVE", -1)
+    assert await search.suggest(prefix, 12) == sorted_
 
 
 async def test_suggestions_of_several_words(search: DatabaseSearch) -> None:
