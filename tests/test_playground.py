@@ -239,30 +239,60 @@ def _chromium() -> str:
     return binary
 
 
+_CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--window-size=1280,900", "--no-first-run", "--no-default-browser-check",
+    "--disable-extensions", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync",
+    # No internet for the page: every name but 127.0.0.1 fails, and so does any proxy use.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1",
+    "--remote-debugging-port=0",
+)
+LAUNCHES = 3  # chromium (not our server) once stayed silent for 15 s at start-up in CI
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def _launch(binary: str, tmp_path: Path, attempt: int
+                  ) -> tuple[asyncio.subprocess.Process, list[str]] | None:
+    """Chromium with a fresh profile, and its DevTools port and path once it has written them;
+    None (the process stopped) when it did not within 20 s."""
+    profile = tmp_path / f"profile-{attempt}"
+    port_file = profile / "DevToolsActivePort"  # chromium writes its port here
+    log_path = tmp_path / f"chromium-{attempt}.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            binary, *_CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank",
+            stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(400):
+        if port_file.exists() and len(lines := port_file.read_text().split()) == 2:
+            return process, lines
+        assert process.returncode is None, log_path.read_text()[-3000:]
+        await asyncio.sleep(0.05)
+    await _stop(process)
+    return None
+
+
 @contextlib.asynccontextmanager
 async def _browser(binary: str, tmp_path: Path) -> AsyncIterator[DevTools]:
-    profile = tmp_path / "profile"
-    port_file = profile / "DevToolsActivePort"  # chromium writes its port here
-    port_file.unlink(missing_ok=True)
-    with (tmp_path / "chromium.log").open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--window-size=1280,900", "--no-first-run", "--no-default-browser-check",
-            "--disable-extensions", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync",
-            # No internet for the page: every name but 127.0.0.1 fails, and so does any proxy use.
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1",
-            f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank",
-            stdout=log, stderr=subprocess.STDOUT)
+    for attempt in range(LAUNCHES):
+        if (launched := await _launch(binary, tmp_path, attempt)) is not None:
+            break
+    else:
+        logs = [(tmp_path / f"chromium-{n}.log").read_text()[-500:] for n in range(LAUNCHES)]
+        raise AssertionError(f"chromium did not open its DevTools port ({LAUNCHES} launches): "
+                             f"{logs}")
+    process, lines = launched
     try:
-        for _ in range(300):
-            if port_file.exists() and len(lines := port_file.read_text().split()) == 2:
-                break
-            assert process.returncode is None, (tmp_path / "chromium.log").read_text()[-3000:]
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("chromium did not open its DevTools port")
         ws = await websockets.connect(f"ws://127.0.0.1:{lines[0]}{lines[1]}", max_size=None)
         devtools = DevTools(ws)
         target = await devtools.call("Target.createTarget", url="about:blank")
@@ -274,13 +304,7 @@ async def _browser(binary: str, tmp_path: Path) -> AsyncIterator[DevTools]:
         finally:
             await devtools.close()
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await _stop(process)
 
 
 def _editor(selector: str) -> str:
