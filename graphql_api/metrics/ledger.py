@@ -300,9 +300,10 @@ ON CONFLICT ({name}, {by}stock_code) DO UPDATE SET
   units = {table}.units + excluded.units,
   returned_units = {table}.returned_units + excluded.returned_units,
   orders = {table}.orders + excluded.orders"""  # noqa: S608 (constants)
-        for by, name, period in (("", "month", month), ("", "year", year),
-                                 ("country, ", "year", year))
-        for table in [f"sales_{'country_' if by else ''}product_{name}"])
+        for table, name, period, by in (
+            ("sales_product_month", "month", month, ""),
+            ("sales_product_year", "year", year, ""),
+            ("sales_country_product_year", "year", year, "country, ")))
     # The greatest description in byte order (the same on both databases): only a greater one
     # rewrites the row.
     products = f"""INSERT INTO sales_product (stock_code, description)

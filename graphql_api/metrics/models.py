@@ -88,7 +88,7 @@ class SalesDaily(SQLModel, table=True):
 
 
 class ProductSales(SQLModel):
-    """The measures of a product rollup over a period, all countries (no table of its own)."""
+    """The measures of a product rollup over a period (no table of its own)."""
 
     gross: int = Field(sa_type=BigInteger, nullable=False)
     returns: int = Field(sa_type=BigInteger, nullable=False)

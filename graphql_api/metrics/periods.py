@@ -3,7 +3,6 @@ and years."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -44,32 +43,15 @@ class DayRange:
         return f"{self.start}:{self.end}"
 
 
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _year_start(day: date) -> date:
-    return date(day.year, 1, 1)
-
-
-def _next_year(day: date) -> date:
-    return date(day.year + 1, 1, 1)
-
-
-def _split(span: DayRange, floor: Callable[[date], date], following: Callable[[date], date]
-           ) -> tuple[DayRange | None, list[DayRange]]:
+def _split(span: DayRange, unit: Granularity) -> tuple[DayRange | None, list[DayRange]]:
     """The range's whole periods (as the range of their first days; None when it holds none)
     and what lies outside them (at most one run at each end)."""
     if span.empty:
         return None, []
     first = span.start
-    if first is not None and floor(first) != first:
-        first = following(first)
-    last = span.end if span.end is None else floor(span.end)
+    if first is not None and period_start(first, unit) != first:
+        first = next_period(first, unit)
+    last = span.end if span.end is None else period_start(span.end, unit)
     if first is not None and last is not None and first >= last:
         return None, [span]
     edges = []
@@ -92,15 +74,15 @@ class Split:
 
 def split_years(span: DayRange) -> Split:
     """Whole years, and the days outside them (no months)."""
-    years, days = _split(span, _year_start, _next_year)
+    years, days = _split(span, Granularity.YEAR)
     return Split(years, [], days)
 
 
 def split_periods(span: DayRange) -> Split:
-    months, days = _split(span, _month_start, _next_month)
+    months, days = _split(span, Granularity.MONTH)
     if months is None:
         return Split(None, [], days)
-    years, month_edges = _split(months, _year_start, _next_year)
+    years, month_edges = _split(months, Granularity.YEAR)
     return Split(years, month_edges, days)
 
 

@@ -230,11 +230,13 @@ async def top_products(conn: AsyncConnection, by: Measure, limit: int, span: Day
     if span.empty:
         return []
     d = daily_table
-    columns = lambda t: (t.c.stock_code, t.c.gross, t.c.returns, t.c.units, t.c.orders)  # noqa: E731
     if country is None:
         cut, m, y = split_periods(span), product_month_table, product_year_table
     else:
         cut, m, y = split_years(span), None, country_product_year_table
+
+    def columns(table: Any) -> tuple[Any, ...]:
+        return table.c.stock_code, table.c.gross, table.c.returns, table.c.units, table.c.orders
 
     def where(table: Any) -> list[Any]:
         return [] if country is None else [table.c.country == country]
