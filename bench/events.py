@@ -58,7 +58,7 @@ from bench.harness import (
 )
 
 DB_NAME = "graphql_api_test_events_bench"
-ADMIN_DSN = "postgresql://graphql:graphql@127.0.0.1:5432/graphql_api_test_events"
+ADMIN_DSN = "postgresql://graphql:graphql@127.0.0.1:5432/postgres"
 DSN = f"postgresql://graphql:graphql@127.0.0.1:5432/{DB_NAME}"
 DATABASE_URL = DSN.replace("postgresql://", "postgresql+asyncpg://")
 REDIS_URL = "redis://127.0.0.1:6379/5"
