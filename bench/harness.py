@@ -36,7 +36,7 @@ BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 
 BENCH_DB = "graphql_api_bench_checkout"
-ADMIN_DSN = "postgresql://graphql:graphql@127.0.0.1:5432/graphql_api_test_c"
+ADMIN_DSN = "postgresql://graphql:graphql@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/3"
 # Never these: other engineers' test runs use them.
 FORBIDDEN_DBS = frozenset({"graphql_api_test", "graphql_api_test_a", "graphql_api_test_b",

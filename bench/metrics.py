@@ -351,7 +351,7 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--admin-dsn",
-                        default="postgresql://graphql:graphql@127.0.0.1:5432/graphql_api_test_metrics")
+                        default="postgresql://graphql:graphql@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default=DATABASE,
                         help="the scratch database (created, emptied); seeding uses <name>_seed")
     parser.add_argument("--seed-orders", type=int, default=0,
