@@ -22,6 +22,7 @@ from graphql_api.core.database import Database
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.resources import Resources
 from graphql_api.orders.loaders import OrderLoaders
+from graphql_api.tracking.priority import EventSlots
 from graphql_api.tracking.sessions import SESSION_HEADER, current_session, valid_session
 
 CART_TOKEN_HEADER = "x-cart-token"  # noqa: S105 (a header name)
@@ -47,6 +48,8 @@ class Context:
     # the refusal if the count was over it (tracking/types.py).
     events_prepaid: int = 0
     events_refused: dict[str, Any] | None = None
+    # The event slot this operation holds (tracking/priority.py), released as it ends.
+    events_slots: EventSlots | None = None
     _operations: int = 0
     _user: User | None = None
     _user_loaded: bool = False
@@ -128,6 +131,7 @@ class Context:
         the catalog afresh. An HTTP request's single operation keeps what was read before it."""
         # The events the server records during the operation carry the client's session.
         current_session.set(self.session_id)
+        self.end_operation()
         self.events_prepaid, self.events_refused = 0, None
         self._operations += 1
         if self._operations == 1:
@@ -137,6 +141,12 @@ class Context:
         self.password_checks = 0
         self.views.clear()
         self.refresh_loaders()
+
+    def end_operation(self) -> None:
+        """Give back what the operation held for its duration (an event slot)."""
+        if self.events_slots is not None:
+            self.events_slots.release()
+            self.events_slots = None
 
     def caller_identity(self) -> tuple[int | None, str] | None:
         """The caller as resolvers see it through `user()`: (id, role), (None, "anonymous"), or

@@ -14,7 +14,6 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.extensions.runner import SchemaExtensionsRunner
@@ -50,6 +49,7 @@ from graphql_api.core.models import utcnow
 from graphql_api.core.scalars import Node
 from graphql_api.core.settings import Settings
 from graphql_api.core.streams import SharedEventExecutor, until
+from graphql_api.core.validation_cache import DocumentValidationCache, ValidationResults
 from graphql_api.metrics.types import MetricsQuery
 from graphql_api.orders.types import (
     OrderMutation,
@@ -111,13 +111,20 @@ class Subscription(OrderSubscription):
 
 
 class OperationScope(SchemaExtension):
-    """Each operation starts from a fresh view of the caller and the catalog (see Context)."""
+    """Each operation starts from a fresh view of the caller and the catalog, and gives back
+    what it held as it ends (see Context)."""
 
     def on_operation(self) -> Iterator[None]:
-        begin = getattr(self.execution_context.context, "begin_operation", None)
+        context = self.execution_context.context
+        begin = getattr(context, "begin_operation", None)
         if begin is not None:
             begin()
-        yield
+        try:
+            yield
+        finally:
+            end = getattr(context, "end_operation", None)
+            if end is not None:
+                end()
 
 
 class _NoHooks:
@@ -248,14 +255,16 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
-    # Factories, so each request gets fresh extension instances; the caches live at module level.
+    validated = ValidationResults(maxsize=512)
+    # Factories, so each request gets fresh extension instances; the caches outlive them (the
+    # parser's at module level).
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: ErrorPolicy(hide_suggestions=not settings.introspection_enabled),
         OperationScope,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: AddValidationRules(limit_rules),
-        lambda: ValidationCache(maxsize=512),
+        lambda: DocumentValidationCache(validated),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

@@ -48,7 +48,10 @@ local new = tat + hits * interval
 if new - now > window then
     return string.format('%.17g', new - now - window)
 end
-redis.call('SET', KEYS[1], string.format('%.17g', new), 'PX', math.ceil((new - now) * 1000))
+-- At least 1 ms: with a limit so high that a hit's interval is below the clock's resolution
+-- at `now`, new == now, and PX 0 is an error.
+redis.call('SET', KEYS[1], string.format('%.17g', new), 'PX',
+    math.max(1, math.ceil((new - now) * 1000)))
 return '0'
 """
 

@@ -4,6 +4,7 @@ buffer (tracking/log.py) and the answer waits for no write."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
@@ -21,6 +22,7 @@ from graphql_api.core.rate_limit import enforce
 from graphql_api.tracking import limits
 from graphql_api.tracking.log import event_log
 from graphql_api.tracking.models import EventType, Source
+from graphql_api.tracking.priority import YIELD_EVERY, event_slots
 from graphql_api.tracking.records import event_row
 from graphql_api.tracking.sessions import valid_session
 from graphql_api.tracking.subscribers import search_key
@@ -114,18 +116,27 @@ def _accepted(context: Any, input: dict[str, Any], fields: dict[str, Any],
                     query=search_key(query) if query is not None and kind is EventType.SEARCH
                     else query, path=input["path"], metadata=input["metadata"], **fields)
     if not event_log(context.resources).offer(row):
-        raise RateLimited("The server is busy recording events; try again shortly.",
-                          retryAfter=1)
+        raise RateLimited(_BUSY, retryAfter=1)
     return EventTrackPayload(event=TrackedEvent(type=input["type"], at=row["at"],
                                                 session_id=row["session_id"]), user_errors=[])
 
 
+_BUSY = "The server is busy recording events; try again shortly."
+
+
 async def _charge(context: Any, calls: int) -> None:
-    """Count this call against the client's rate limit. The first eventTrack of an operation
-    counts all `calls` of it at once (a tracker sends many as aliases of one request): one
-    counter update per request, not per event."""
+    """Take one of the process's event slots for the rest of the operation (tracking/
+    priority.py), then count this call against the client's rate limit. The first eventTrack
+    of an operation counts all `calls` of it at once (a tracker sends many as aliases of one
+    request): one counter update per request, not per event."""
     if context.events_refused is not None:
         raise RateLimited(**context.events_refused)
+    if context.events_slots is None:
+        slots = event_slots(context.resources)
+        if not await slots.acquire():
+            context.events_refused = {"message": _BUSY, "retryAfter": 1}
+            raise RateLimited(_BUSY, retryAfter=1)
+        context.events_slots = slots  # released as the operation ends (Context.end_operation)
     if context.events_prepaid > 0:
         context.events_prepaid -= 1
         return
@@ -178,14 +189,23 @@ def resolve_event_track(_root: Any, info: GraphQLResolveInfo, input: dict[str, A
     the ~0.5 ms an event cost, in a mutation meant to take thousands a second. The schema (SDL,
     validation, coercion) is Strawberry's all the same. A call already counted against the rate
     limit (an operation's later aliases) with no product to look up needs no I/O: it answers
-    without a coroutine for graphql-core to await."""
+    without a coroutine for graphql-core to await, except every YIELD_EVERY-th, which first
+    lets the rest of the process's work run (tracking/priority.py)."""
     context = info.context
     if context.events_prepaid > 0 and context.events_refused is None and (
             input["productId"] is None):
         context.events_prepaid -= 1
+        if context.events_prepaid % YIELD_EVERY == 0:
+            return _after_others(context, input)
         fields, errors, _ = _checks(context, input)
         return _accepted(context, input, fields, errors)
     return track(context, input, _calls_in(info.operation))
+
+
+async def _after_others(context: Any, input: dict[str, Any]) -> EventTrackPayload:
+    await asyncio.sleep(0)  # to the back of the event loop's queue
+    fields, errors, _ = _checks(context, input)
+    return _accepted(context, input, fields, errors)
 
 
 def install_fast_path(schema: GraphQLSchema) -> None:

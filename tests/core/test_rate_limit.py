@@ -89,6 +89,17 @@ async def test_the_wait_is_never_longer_than_the_window(resources: Resources,
     assert [await allowed(resources.cache, key) for _ in range(6)] == [True] * 5 + [False]
 
 
+async def test_a_limit_finer_than_the_clock_admits_without_a_cache_error(
+        resources: Resources, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    """A trillion a minute: one hit's interval (60 ps) is lost in the clock's resolution, so
+    the arrival time does not move; Redis once refused the counter's zero expiry."""
+    key = f"test:{uuid.uuid4().hex}"
+    with caplog.at_level("WARNING", logger="graphql_api.core.cache"):
+        assert await resources.cache.admit(key, 1, 10**12, WINDOW, clock.now) == 0.0
+        assert await resources.cache.admit(key, 25, 10**12, WINDOW, clock.now) == 0.0
+    assert "admit failed" not in caplog.text
+
+
 async def test_several_hits_at_once_count_as_many(resources: Resources, clock: Clock) -> None:
     key = f"test:{uuid.uuid4().hex}"
     assert await allowed(resources.cache, key, hits=4)

@@ -112,3 +112,31 @@ async def test_the_stream_is_capped(resources: Resources, log: EventLog,
     await capped.close()
     # Approximate (MAXLEN ~): Redis trims whole nodes (100 entries each by default).
     assert 200 <= await redis.xlen(STREAM) <= 400
+
+
+async def test_entries_carry_each_rows_fields_in_order(resources: Resources, log: EventLog,
+                                                       redis: aioredis.Redis | None) -> None:
+    """Every field as `stream_fields` gives it (order included), any text (accents, emoji,
+    quotes, backslashes, JSON-looking strings), and the rows' order across script calls."""
+    if redis is None:
+        assert log.stream is None
+        return
+    from graphql_api.tracking.records import stream_fields
+    from graphql_api.tracking.stream import CHUNK
+
+    await log.flush()
+    last = (await redis.xrevrange(STREAM, count=1) or [("0-0", {})])[0][0]
+    session = new_session()
+    odd = ['café "ü" \\ 🛒', '{"not": "json"}', "[1,2]", "0", "null", "x" * 500]
+    rows = [event_row(EventType.SEARCH if i % 3 == 0 else EventType.PAGE_VIEW, Source.CLIENT,
+                      session_id=session, user_id=i if i % 2 else None,
+                      product_id=7 if i % 5 == 0 else None,
+                      query=odd[i % len(odd)][:200] if i % 3 == 0 else None,
+                      result_count=i if i % 3 == 0 else None, path=odd[(i + 1) % len(odd)],
+                      metadata={"i": i, "t": odd[i % len(odd)]} if i % 4 == 0 else None)
+            for i in range(2 * CHUNK + 7)]
+    log.record(rows)
+    await log.flush()
+    entries = await redis.xrange(STREAM, min=f"({last}")
+    ours = [fields for _, fields in entries if fields.get("sessionId") == session]
+    assert [list(f.items()) for f in ours] == [list(stream_fields(r).items()) for r in rows]

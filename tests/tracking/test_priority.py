@@ -1,0 +1,151 @@
+"""Event tracking gives way to other requests (tracking/priority.py): an operation's eventTracks
+run while it holds one of the process's event slots, ordinary requests never wait for one, a
+long batch of aliases lets other work run between its events, waiting is bounded, and every
+operation gives its slot back however it ends."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from graphql_api.core.resources import Resources
+from graphql_api.tracking import priority, types
+from graphql_api.tracking.priority import SLOTS, YIELD_EVERY, EventSlots, event_slots
+from tests.tracking.conftest import TRACK, new_session, post, rows_of
+
+
+def aliases(count: int, path: str = "/p") -> str:
+    return "mutation { " + " ".join(
+        f'e{i}: eventTrack(input: {{type: PAGE_VIEW, path: "{path}/{i}"}}) '
+        "{ userErrors { code } }" for i in range(count)) + " }"
+
+
+async def parked(slots: EventSlots) -> None:
+    """Until an operation waits for a slot (at most 5 s)."""
+    async with asyncio.timeout(5):
+        while slots.waiting == 0:
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def slots(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> EventSlots:
+    fresh = EventSlots()
+    monkeypatch.setitem(resources.extras, "event_slots", fresh)
+    return fresh
+
+
+async def test_operations_give_their_slot_back_however_they_end(
+        client_from: Any, resources: Resources, slots: EventSlots,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    http = client_from()
+    session = new_session()
+    body = await post(http, aliases(3), session=session)
+    assert "errors" not in body and slots.held == 0
+    body = await post(http, TRACK, {"input": {"type": "SEARCH"}}, session)  # a user error
+    assert body["data"]["eventTrack"]["userErrors"][0]["code"] == "REQUIRED"
+    assert slots.held == 0
+    monkeypatch.setattr(resources.settings, "events_per_client", 1)
+    body = await post(client_from(), aliases(2), session=session)  # over the limit
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["RATE_LIMITED"]
+    assert slots.held == 0
+    monkeypatch.setattr(types, "_checks", None)  # an unexpected failure inside the slot
+    body = await post(client_from(), TRACK, {"input": {"type": "PAGE_VIEW"}}, session)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL_SERVER_ERROR"]
+    assert slots.held == 0
+    assert len(await rows_of(resources, session_id=session)) == 3
+
+
+async def test_ordinary_requests_do_not_wait_for_event_slots(
+        client: httpx.AsyncClient, resources: Resources, slots: EventSlots) -> None:
+    for _ in range(SLOTS):  # every slot held, as by long event operations
+        assert await slots.acquire()
+    session = new_session()
+    tracking = asyncio.create_task(post(client, aliases(2), session=session))
+    await parked(slots)
+    assert not tracking.done()
+    listing = await asyncio.wait_for(post(client, "{ products(first: 3) { edges { node { id } } } }"),
+                                     10)
+    assert len(listing["data"]["products"]["edges"]) == 3
+    assert not tracking.done()  # still parked
+    slots.release()
+    body = await asyncio.wait_for(tracking, 10)
+    assert "errors" not in body and len(body["data"]) == 2
+    slots.release()
+    assert slots.held == 0
+    assert len(await rows_of(resources, session_id=session)) == 2
+
+
+async def test_at_most_the_slots_run_event_work_at_once(
+        client_from: Any, resources: Resources, slots: EventSlots,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    accepted = types._accepted
+
+    def watched(*args: Any) -> Any:
+        seen.append(slots.held)
+        return accepted(*args)
+
+    monkeypatch.setattr(types, "_accepted", watched)
+    session = new_session()
+    bodies = await asyncio.gather(*(post(client_from(), aliases(12), session=session)
+                                    for _ in range(8)))
+    assert all("errors" not in b and len(b["data"]) == 12 for b in bodies)
+    assert len(seen) == 96 and max(seen) <= SLOTS and min(seen) >= 1
+    assert slots.held == 0
+    assert len(await rows_of(resources, session_id=session)) == 96
+
+
+async def test_a_long_batch_lets_other_work_run_between_its_events(
+        client: httpx.AsyncClient, slots: EventSlots, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While one operation records 3 * YIELD_EVERY + 1 aliases, a task that only needs the
+    event loop gets a turn between them (at least three times)."""
+    events: list[str] = []
+    accepted = types._accepted
+
+    def watched(*args: Any) -> Any:
+        events.append("event")
+        return accepted(*args)
+
+    monkeypatch.setattr(types, "_accepted", watched)
+    stop = False
+
+    async def other_work() -> None:
+        while not stop:
+            events.append("other")
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    body = await post(client, aliases(3 * YIELD_EVERY + 1), session=new_session())
+    stop = True
+    await other
+    assert "errors" not in body
+    first, last = events.index("event"), len(events) - events[::-1].index("event")
+    during = events[first:last]
+    assert during.count("event") == 3 * YIELD_EVERY + 1
+    assert during.count("other") >= 3
+
+
+async def test_past_the_queue_event_operations_are_refused_with_rate_limited(
+        client_from: Any, resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
+    narrow = EventSlots(slots=1, queue=1)
+    monkeypatch.setitem(resources.extras, "event_slots", narrow)
+    assert await narrow.acquire()
+    session = new_session()
+    waiting = asyncio.create_task(post(client_from(), aliases(1), session=session))
+    await parked(narrow)
+    body = await post(client_from(), aliases(1), session=session)
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["retryAfter"] == 1
+    assert narrow.refused == 1
+    narrow.release()
+    assert "errors" not in await asyncio.wait_for(waiting, 10)
+    assert narrow.held == 0
+    assert len(await rows_of(resources, session_id=session)) == 1
+
+
+def test_the_process_has_one_set_of_slots(resources: Resources) -> None:
+    assert event_slots(resources) is event_slots(resources)
+    assert event_slots(resources).slots == priority.SLOTS
