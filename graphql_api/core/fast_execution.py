@@ -50,9 +50,10 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import collect_iterator_awaitables, invalid_return_type_error, to_nodes
 from graphql.pyutils import Path, Undefined, gather_with_cancel, inspect
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from graphql_api.core.acyclic_execution import AcyclicExecutor
 
 # Step kinds.
 ORDINARY, TYPENAME, PLAIN = 0, 1, 2
@@ -204,7 +205,7 @@ def _is_sync_class(cls: type) -> bool:
     return sync
 
 
-class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+class FastExecutor(AcyclicExecutor):
     """Strawberry's executor, with plain fields read and completed in place (see above)."""
 
     fast_path = True  # False: execute every field the ordinary way (the reference)

@@ -13,9 +13,9 @@ from typing import Any, cast
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.execution import ExecutionResult
 
+from graphql_api.core.acyclic_execution import AcyclicExecutor
 from graphql_api.core.models import utcnow
 
 
@@ -143,7 +143,7 @@ def _json_only(value: object) -> object:
 _UNKNOWN = object()
 
 
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecutor(AcyclicExecutor):
     """Strawberry's executor; an event carrying `executions` (SharedExecutions) is executed once
     per key for all its subscribers. Anything else executes as usual."""
 
