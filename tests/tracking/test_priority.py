@@ -149,3 +149,31 @@ async def test_past_the_queue_event_operations_are_refused_with_rate_limited(
 def test_the_process_has_one_set_of_slots(resources: Resources) -> None:
     assert event_slots(resources) is event_slots(resources)
     assert event_slots(resources).slots == priority.SLOTS
+
+
+async def test_a_cancelled_request_gives_back_its_slot_or_its_place(
+        client: httpx.AsyncClient, slots: EventSlots, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that goes away while its operation holds a slot (here: stuck in the rate-limit
+    check) or waits for one leaves the slots as they were."""
+    stuck = asyncio.Event()
+
+    async def never(*_: Any, **__: Any) -> None:
+        stuck.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(types, "enforce", never)
+    holder = asyncio.create_task(post(client, aliases(2), session=new_session()))
+    await asyncio.wait_for(stuck.wait(), 5)
+    assert slots.held == 1
+    for _ in range(SLOTS - 1):
+        assert await slots.acquire()
+    waiter = asyncio.create_task(post(client, aliases(2), session=new_session()))
+    await parked(slots)
+    for task in (waiter, holder):
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert slots.waiting == 0 and slots.held == SLOTS - 1
+    for _ in range(SLOTS - 1):
+        slots.release()
+    assert slots.held == 0
