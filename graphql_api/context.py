@@ -131,7 +131,6 @@ class Context:
         the catalog afresh. An HTTP request's single operation keeps what was read before it."""
         # The events the server records during the operation carry the client's session.
         current_session.set(self.session_id)
-        self.end_operation()
         self.events_prepaid, self.events_refused = 0, None
         self._operations += 1
         if self._operations == 1:
@@ -143,7 +142,8 @@ class Context:
         self.refresh_loaders()
 
     def end_operation(self) -> None:
-        """Give back what the operation held for its duration (an event slot)."""
+        """Give back what the operation held for its duration (an event slot); OperationScope
+        calls it as each operation ends, however it ends."""
         if self.events_slots is not None:
             self.events_slots.release()
             self.events_slots = None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,7 @@ from sqlalchemy import insert
 from graphql_api.core.database import Database
 from graphql_api.core.settings import Settings
 from graphql_api.tracking.models import event_table
-from graphql_api.tracking.records import Row
+from graphql_api.tracking.records import Row, metadata_text
 from graphql_api.tracking.stream import EventStream
 
 if TYPE_CHECKING:
@@ -63,8 +62,7 @@ assert tuple(c.name for c in event_table.columns if c.name != "id") == _COLUMNS
 
 
 def _as_arrays(rows: list[Row]) -> tuple[list[Any], ...]:
-    metadata = [None if r["metadata"] is None else json.dumps(r["metadata"], ensure_ascii=False)
-                for r in rows]
+    metadata = [None if r["metadata"] is None else metadata_text(r["metadata"]) for r in rows]
     return (*([r[c] for r in rows] for c in _COLUMNS[:-1]), metadata)
 
 

@@ -39,6 +39,10 @@ def stream_fields(row: Row) -> dict[str, str]:
     if row["result_count"] is not None:
         fields["resultCount"] = str(row["result_count"])
     if row["metadata"] is not None:
-        fields["metadata"] = json.dumps(row["metadata"], separators=(",", ":"),
-                                        ensure_ascii=False)
+        fields["metadata"] = metadata_text(row["metadata"])
     return fields
+
+
+def metadata_text(metadata: dict[str, Any]) -> str:
+    """An event's metadata as compact JSON text (the stream's field; PostgreSQL's batch insert)."""
+    return json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)

@@ -105,6 +105,9 @@ def _checks(context: Any, input: dict[str, Any]
     return fields, errors, pk
 
 
+_BUSY = "The server is busy recording events; try again shortly."
+
+
 def _accepted(context: Any, input: dict[str, Any], fields: dict[str, Any],
               errors: list[UserError]) -> EventTrackPayload:
     """The event into the buffer (or the user errors that keep it out)."""
@@ -119,9 +122,6 @@ def _accepted(context: Any, input: dict[str, Any], fields: dict[str, Any],
         raise RateLimited(_BUSY, retryAfter=1)
     return EventTrackPayload(event=TrackedEvent(type=input["type"], at=row["at"],
                                                 session_id=row["session_id"]), user_errors=[])
-
-
-_BUSY = "The server is busy recording events; try again shortly."
 
 
 async def _charge(context: Any, calls: int) -> None:
@@ -197,15 +197,19 @@ def resolve_event_track(_root: Any, info: GraphQLResolveInfo, input: dict[str, A
         context.events_prepaid -= 1
         if context.events_prepaid % YIELD_EVERY == 0:
             return _after_others(context, input)
-        fields, errors, _ = _checks(context, input)
-        return _accepted(context, input, fields, errors)
+        return _prepaid(context, input)
     return track(context, input, _calls_in(info.operation))
+
+
+def _prepaid(context: Any, input: dict[str, Any]) -> EventTrackPayload:
+    """A call already counted, with no product to look up."""
+    fields, errors, _ = _checks(context, input)
+    return _accepted(context, input, fields, errors)
 
 
 async def _after_others(context: Any, input: dict[str, Any]) -> EventTrackPayload:
     await asyncio.sleep(0)  # to the back of the event loop's queue
-    fields, errors, _ = _checks(context, input)
-    return _accepted(context, input, fields, errors)
+    return _prepaid(context, input)
 
 
 def install_fast_path(schema: GraphQLSchema) -> None:
