@@ -22,7 +22,7 @@ from graphql_api.core.database import Database
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.resources import Resources
 from graphql_api.orders.loaders import OrderLoaders
-from graphql_api.tracking.priority import EventSlots
+from graphql_api.tracking.priority import Slot
 from graphql_api.tracking.sessions import SESSION_HEADER, current_session, valid_session
 
 CART_TOKEN_HEADER = "x-cart-token"  # noqa: S105 (a header name)
@@ -49,7 +49,7 @@ class Context:
     events_prepaid: int = 0
     events_refused: dict[str, Any] | None = None
     # The event slot this operation holds (tracking/priority.py), released as it ends.
-    events_slots: EventSlots | None = None
+    events_slot: Slot | None = None
     _operations: int = 0
     _user: User | None = None
     _user_loaded: bool = False
@@ -144,9 +144,9 @@ class Context:
     def end_operation(self) -> None:
         """Give back what the operation held for its duration (an event slot); OperationScope
         calls it as each operation ends, however it ends."""
-        if self.events_slots is not None:
-            self.events_slots.release()
-            self.events_slots = None
+        if self.events_slot is not None:
+            self.events_slot.release()
+            self.events_slot = None
 
     def caller_identity(self) -> tuple[int | None, str] | None:
         """The caller as resolvers see it through `user()`: (id, role), (None, "anonymous"), or

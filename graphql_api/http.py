@@ -24,6 +24,7 @@ from graphql_api.context import Context, anonymous, bearer_token
 from graphql_api.core.errors import ApiError
 from graphql_api.playground import Playground
 from graphql_api.response_cache import ResponseCache, cacheable
+from graphql_api.tracking.priority import Slot, event_slots, events_only, foreground
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,10 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     return error.formatted  # type: ignore[return-value]
 
 
+_READ_ONLY = {OperationType.QUERY}
+_READ_WRITE = {OperationType.QUERY, OperationType.MUTATION}
+
+
 class GraphQLHTTP:
     def __init__(self, schema: strawberry.Schema, graphiql: bool, max_tokens: int) -> None:
         self.schema = schema
@@ -175,13 +180,31 @@ class GraphQLHTTP:
     async def _handle(self, request: Request, media: str) -> Response:
         if request.method == "GET":
             params = _params_from_get(request)
-            allowed = {OperationType.QUERY}
+            allowed = _READ_ONLY
         elif request.method == "POST":
             params = await _params_from_post(request)
-            allowed = {OperationType.QUERY, OperationType.MUTATION}
+            allowed = _READ_WRITE
         else:
             raise HttpError(405, "Use GET or POST.", {"Allow": "GET, POST"})
         _check_params(params)
+        gate = foreground(request.app.state.resources)
+        if allowed is _READ_ONLY or not events_only(params["query"], params.get("operationName")):
+            with gate.request():
+                return await self._serve(request, media, params, allowed, None)
+        # A tracker's batch: it waits for a slot and for the requests in flight before any of
+        # its work (tracking/priority.py). With no room to wait, it runs on and its eventTracks
+        # answer RATE_LIMITED.
+        slots = event_slots(request.app.state.resources)
+        slot = None if slots.full else await slots.acquire()
+        try:
+            await gate.wait_idle()
+            return await self._serve(request, media, params, allowed, slot)
+        finally:
+            if slot is not None:
+                slot.release()
+
+    async def _serve(self, request: Request, media: str, params: dict[str, Any],
+                     allowed: set[OperationType], slot: Slot | None) -> Response:
         try:
             token = bearer_token(request.headers.get("authorization"))
         except ApiError as exc:
@@ -215,7 +238,7 @@ class GraphQLHTTP:
                     product_views(resources).record(views)
                 return _respond_text(text, media, 200, {"x-cache": "hit"})
         context = Context(resources=resources, signer=request.app.state.signer, token=token,
-                          request=request, cookies=cookies, first_reads=reads)
+                          request=request, cookies=cookies, first_reads=reads, events_slot=slot)
         try:
             result = await self.schema.execute(
                 params["query"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
@@ -18,7 +19,7 @@ from graphql_api.tracking.records import Row, stream_fields
 log = logging.getLogger(__name__)
 
 STREAM = "events"
-CHUNK = 250  # entries per script call (Redis runs one ~0.3 ms script at a time)
+CHUNK = 100  # entries per script call: ~0.6 ms of our CPU to build, ~0.1 ms of Redis's
 
 # KEYS[1]: the stream; ARGV[1]: the cap; ARGV[2]: [[field, value, field, value, ...], ...].
 # Entries keep their order, and each its fields' order.
@@ -32,9 +33,11 @@ return 0
 
 
 class EventStream:
-    def __init__(self, url: str, maxlen: int) -> None:
+    def __init__(self, url: str, maxlen: int,
+                 gate: Callable[[], Awaitable[None]] | None = None) -> None:
         self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self.maxlen = maxlen
+        self._gate = gate  # awaited before each chunk: requests in flight go first
         self._append = self._redis.register_script(_APPEND)  # EVALSHA, loaded when missing
 
     async def append(self, rows: list[Row]) -> None:
@@ -42,6 +45,8 @@ class EventStream:
         of the batch skipped, so the stream is at-most-once with respect to the table."""
         try:
             for start in range(0, len(rows), CHUNK):
+                if self._gate is not None:
+                    await self._gate()
                 entries = [[part for item in stream_fields(row).items() for part in item]
                            for row in rows[start:start + CHUNK]]
                 await self._append(keys=[STREAM], args=[self.maxlen, json.dumps(

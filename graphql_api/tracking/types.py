@@ -22,7 +22,7 @@ from graphql_api.core.rate_limit import enforce
 from graphql_api.tracking import limits
 from graphql_api.tracking.log import event_log
 from graphql_api.tracking.models import EventType, Source
-from graphql_api.tracking.priority import YIELD_EVERY, event_slots
+from graphql_api.tracking.priority import YIELD_EVERY, event_slots, foreground
 from graphql_api.tracking.records import event_row
 from graphql_api.tracking.sessions import valid_session
 from graphql_api.tracking.subscribers import search_key
@@ -131,12 +131,12 @@ async def _charge(context: Any, calls: int) -> None:
     request): one counter update per request, not per event."""
     if context.events_refused is not None:
         raise RateLimited(**context.events_refused)
-    if context.events_slots is None:
-        slots = event_slots(context.resources)
-        if not await slots.acquire():
+    if context.events_slot is None:
+        slot = await event_slots(context.resources).acquire()
+        if slot is None:
             context.events_refused = {"message": _BUSY, "retryAfter": 1}
             raise RateLimited(_BUSY, retryAfter=1)
-        context.events_slots = slots  # released as the operation ends (Context.end_operation)
+        context.events_slot = slot  # released as the operation ends (Context.end_operation)
     if context.events_prepaid > 0:
         context.events_prepaid -= 1
         return
@@ -209,6 +209,7 @@ def _prepaid(context: Any, input: dict[str, Any]) -> EventTrackPayload:
 
 async def _after_others(context: Any, input: dict[str, Any]) -> EventTrackPayload:
     await asyncio.sleep(0)  # to the back of the event loop's queue
+    await foreground(context.resources).wait_idle()
     return _prepaid(context, input)
 
 

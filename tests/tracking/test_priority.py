@@ -1,7 +1,8 @@
 """Event tracking gives way to other requests (tracking/priority.py): an operation's eventTracks
 run while it holds one of the process's event slots, ordinary requests never wait for one, a
 long batch of aliases lets other work run between its events, waiting is bounded, and every
-operation gives its slot back however it ends."""
+operation gives its slot back however it ends; event work, and the event log's writing, wait
+while requests somebody waits on are in flight (at most MAX_WAIT per slice)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,22 @@ from typing import Any
 import httpx
 import pytest
 
+from graphql_api.catalog.reads import CatalogReads
 from graphql_api.core.resources import Resources
 from graphql_api.tracking import priority, types
-from graphql_api.tracking.priority import SLOTS, YIELD_EVERY, EventSlots, event_slots
+from graphql_api.tracking.log import STATEMENT_ROWS, EventLog, event_log
+from graphql_api.tracking.models import EventType, Source
+from graphql_api.tracking.priority import (
+    SLOTS,
+    YIELD_EVERY,
+    EventSlots,
+    Foreground,
+    event_slots,
+    events_only,
+)
+from graphql_api.tracking.records import event_row
 from tests.tracking.conftest import TRACK, new_session, post, rows_of
+from tests.tracking.test_batching import event_inserts
 
 
 def aliases(count: int, path: str = "/p") -> str:
@@ -177,3 +190,138 @@ async def test_a_cancelled_request_gives_back_its_slot_or_its_place(
     for _ in range(SLOTS - 1):
         slots.release()
     assert slots.held == 0
+
+
+# --- event work stands aside while requests somebody waits on are in flight --------------------
+
+
+@pytest.fixture
+def fore(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> Foreground:
+    """The process's foreground, with a wait long enough to see (a test ends it sooner)."""
+    fresh = Foreground(max_wait=30)
+    monkeypatch.setitem(resources.extras, "foreground", fresh)
+    return fresh
+
+
+@pytest.mark.parametrize(("query", "operation", "expected"), [
+    ('mutation { eventTrack(input: {type: PAGE_VIEW}) { userErrors { code } } }', None, True),
+    ("mutation($i: EventTrackInput!) { a: eventTrack(input: $i) { event { at } } "
+     "b: eventTrack(input: $i) { event { at } } }", None, True),
+    ("mutation T { eventTrack(input: {type: PAGE_VIEW}) { userErrors { code } } } "
+     "query Q { products { totalCount } }", "T", True),
+    ("mutation T { eventTrack(input: {type: PAGE_VIEW}) { userErrors { code } } } "
+     "query Q { products { totalCount } }", "Q", False),
+    ("mutation T { eventTrack(input: {type: PAGE_VIEW}) { userErrors { code } } } "
+     "query Q { products { totalCount } }", None, False),  # which one runs is not chosen
+    ("mutation T { eventTrack(input: {type: PAGE_VIEW}) { userErrors { code } } }", "U", False),
+    ("mutation { eventTrack(input: {type: PAGE_VIEW}) { userErrors { code } } "
+     "cartAdd(input: {productId: \"x\", quantity: 1}) { userErrors { code } } }", None, False),
+    ("mutation { __typename eventTrack(input: {type: PAGE_VIEW}) { userErrors { code } } }",
+     None, False),
+    ("mutation { ...F } fragment F on Mutation { eventTrack(input: {type: PAGE_VIEW}) "
+     "{ userErrors { code } } }", None, False),
+    ("mutation { eventTrack(input: {type: PAGE_VIEW}) @skip(if: true) "
+     "{ userErrors { code } } }", None, False),
+    ("query { eventTrack }", None, False),
+    ("{ products { totalCount } }", None, False),
+    ("mutation { eventTrack(input: {type: PAGE_VIEW} { userErrors }", None, False),  # no parse
+])
+def test_which_operations_are_event_work(query: str, operation: str | None,
+                                         expected: bool) -> None:
+    assert events_only(query, operation) is expected
+
+
+async def test_idle_foreground_lets_event_work_through_at_once() -> None:
+    fore = Foreground(max_wait=30)
+    async with asyncio.timeout(1):
+        await fore.wait_idle()
+    assert fore.waits == 0
+
+
+async def test_event_work_waits_for_requests_in_flight_then_goes() -> None:
+    fore = Foreground(max_wait=30)
+    with fore.request(), fore.request():
+        waiter = asyncio.create_task(fore.wait_idle())
+        await asyncio.sleep(0.05)
+        assert not waiter.done()
+    async with asyncio.timeout(1):
+        await waiter
+    assert fore.waits == 1 and fore.active == 0
+
+
+async def test_event_work_waits_at_most_max_wait() -> None:
+    """A process that is never idle still records events."""
+    fore = Foreground(max_wait=0.05)
+    with fore.request():
+        started = asyncio.get_running_loop().time()
+        await fore.wait_idle()
+        waited = asyncio.get_running_loop().time() - started
+    assert 0.04 <= waited < 1
+
+
+async def test_a_tracker_batch_waits_for_requests_in_flight(
+        client: httpx.AsyncClient, resources: Resources, fore: Foreground) -> None:
+    """While a request somebody waits on is in flight, a batch of eventTracks records nothing;
+    it runs as soon as that request ends."""
+    session = new_session()
+    with fore.request():
+        tracking = asyncio.create_task(post(client, aliases(3), session=session))
+        async with asyncio.timeout(5):
+            while fore.waits == 0:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert not tracking.done()
+        assert event_log(resources).waiting == 0  # nothing recorded yet
+    body = await asyncio.wait_for(tracking, 10)
+    assert "errors" not in body and len(body["data"]) == 3
+    assert len(await rows_of(resources, session_id=session)) == 3
+
+
+async def test_ordinary_requests_count_as_foreground_and_tracker_batches_do_not(
+        client: httpx.AsyncClient, resources: Resources, fore: Foreground,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, int] = {}
+    page, accepted = CatalogReads.products_page, types._accepted
+
+    async def listing(*args: Any, **kwargs: Any) -> Any:
+        seen["listing"] = fore.active
+        return await page(*args, **kwargs)
+
+    def tracked(*args: Any) -> Any:
+        seen["tracking"] = fore.active
+        return accepted(*args)
+
+    monkeypatch.setattr(CatalogReads, "products_page", listing)
+    monkeypatch.setattr(types, "_accepted", tracked)
+    body = await post(client, "{ products(first: 2) { edges { node { id } } } }",
+                      token=None)
+    assert len(body["data"]["products"]["edges"]) == 2
+    body = await post(client, aliases(2), session=new_session())
+    assert "errors" not in body
+    assert seen == {"listing": 1, "tracking": 0} and fore.active == 0
+
+
+async def test_the_event_log_writes_after_requests_in_flight(resources: Resources) -> None:
+    """Before each batch and between its statements, the writer awaits the gate."""
+    order: list[str] = []
+
+    async def gate() -> None:
+        order.append("gate")
+
+    log = EventLog(resources.db, resources.settings, None, gate)
+    session = new_session()
+    log.record([event_row(EventType.PAGE_VIEW, Source.CLIENT, session_id=session, path=str(i))
+                for i in range(2 * STATEMENT_ROWS + 1)])
+    with event_inserts(resources) as inserts:
+        real_gate = gate
+
+        async def gate_and_mark() -> None:
+            await real_gate()
+            order.append(f"after {len(inserts)} inserts")
+
+        log._gate = gate_and_mark
+        await log.close()
+    assert len(inserts) == 3
+    assert order[-4:] == ["gate", "after 1 inserts", "gate", "after 2 inserts"]
+    assert order.count("gate") >= 3  # the batch's own, then one per later statement
+    assert len(await rows_of(resources, session_id=session)) == 2 * STATEMENT_ROWS + 1

@@ -140,3 +140,32 @@ async def test_entries_carry_each_rows_fields_in_order(resources: Resources, log
     entries = await redis.xrange(STREAM, min=f"({last}")
     ours = [fields for _, fields in entries if fields.get("sessionId") == session]
     assert [list(f.items()) for f in ours] == [list(stream_fields(r).items()) for r in rows]
+
+
+async def test_each_chunk_waits_for_requests_in_flight(resources: Resources,
+                                                       redis: aioredis.Redis | None) -> None:
+    """The stream's script calls, like the table's statements, each come after the gate."""
+    if redis is None:
+        assert resources.settings.redis_url is None
+        return
+    from graphql_api.tracking.stream import CHUNK
+
+    assert resources.settings.redis_url is not None
+    order: list[str] = []
+    last = (await redis.xrevrange(STREAM, count=1) or [("0-0", {})])[0][0]
+
+    async def gate() -> None:
+        order.append(f"gate after {await redis.xlen(STREAM)}")
+
+    stream = EventStream(resources.settings.redis_url, maxlen=1_000_000, gate=gate)
+    session = new_session()
+    try:
+        await stream.append([event_row(EventType.PAGE_VIEW, Source.CLIENT, session_id=session,
+                                       path=str(i)) for i in range(2 * CHUNK + 1)])
+    finally:
+        await stream.close()
+    entries = await redis.xrange(STREAM, min=f"({last}")
+    assert [f["path"] for _, f in entries if f.get("sessionId") == session] == [
+        str(i) for i in range(2 * CHUNK + 1)]
+    start = int(order[0].split()[-1])
+    assert order == [f"gate after {start + n * CHUNK}" for n in range(3)]
