@@ -86,6 +86,7 @@ class ElasticsearchSearch:
         # What ready() last found, until when it holds, and for how many probes in a row it
         # has found Elasticsearch down.
         self._ready_value, self._ready_until, self._down_streak = False, 0.0, 0
+        self._answered = False  # some probe (or call) has found it up or down
         self._probe: asyncio.Future[bool] | None = None
 
     # --- reading --------------------------------------------------------------------------------
@@ -130,13 +131,18 @@ class ElasticsearchSearch:
     async def ready(self) -> bool:
         """The alias exists and the cluster answers. A healthy answer is kept for a second; an
         outage for longer each time it persists (up to _DOWN_TTL_MAX), so while Elasticsearch
-        is down, searches fall back at once instead of each waiting on a probe. Concurrent
-        callers share one probe."""
+        is down, searches fall back at once instead of each waiting on a probe. Only the first
+        caller waits for a probe: once there is an answer, an expired one is still given while
+        the next probe runs in the background (a search that then finds the cluster gone falls
+        back and marks it down itself, see `_calling`), so no search waits a probe's round trip
+        once a second. Concurrent callers share one probe."""
         if time.monotonic() < self._ready_until:
             return self._ready_value
         if self._probe is None:
             self._probe = asyncio.ensure_future(self._probe_ready())
             self._probe.add_done_callback(self._probed)
+        if self._answered:
+            return self._ready_value
         return await asyncio.shield(self._probe)
 
     async def _probe_ready(self) -> bool:
@@ -155,7 +161,7 @@ class ElasticsearchSearch:
             self._remember(False)
 
     def _remember(self, ready: bool) -> None:
-        self._ready_value = ready
+        self._ready_value, self._answered = ready, True
         self._down_streak = 0 if ready else self._down_streak + 1
         ttl = _READY_TTL if ready else min(_READY_TTL * 2 ** (self._down_streak - 1), _DOWN_TTL_MAX)
         self._ready_until = time.monotonic() + ttl

@@ -80,10 +80,16 @@ async def test_concurrent_probes_are_one_and_an_outage_is_probed_less_often(
     assert await asyncio.gather(*(adapter.ready() for _ in range(20))) == [False] * 20
     assert connections[0] == 1  # twenty callers, one probe
 
-    # Down twice in a row: the answer is kept twice as long as the first time.
+    # Expired, the last answer is given at once while the next probe runs in the background;
+    # down twice in a row, the answer is kept twice as long as the first time.
     first_until = adapter._ready_until - time.monotonic()
     await asyncio.sleep(first_until + 0.01)
+    started = time.monotonic()
     assert await adapter.ready() is False
+    assert time.monotonic() - started < 0.05
+    async with asyncio.timeout(2):
+        while adapter._ready_until < time.monotonic():  # the background probe's answer
+            await asyncio.sleep(0.01)
     assert connections[0] == 2
     assert adapter._ready_until - time.monotonic() > first_until * 1.5
 
@@ -98,3 +104,23 @@ async def test_a_caller_giving_up_does_not_cancel_the_shared_probe(
     impatient.cancel()
     assert await patient is False
     assert hung_server[1][0] == 1
+
+
+async def test_an_expired_answer_is_given_at_once_while_the_next_probe_runs(
+        adapter: ElasticsearchSearch, hung_server: tuple[str, list[int]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No search waits a probe's round trip once a second: a healthy answer that has expired is
+    still given while the probe runs; here the probe finds the cluster hung, and from then on
+    the answer is the outage."""
+    monkeypatch.setattr(elastic, "_READY_TIMEOUT", 0.3)
+    adapter._remember(True)
+    adapter._ready_until = 0.0  # expired
+    started = time.monotonic()
+    assert await adapter.ready() is True
+    assert time.monotonic() - started < 0.05
+    async with asyncio.timeout(3):
+        while hung_server[1][0] == 0 or adapter._ready_value:
+            await asyncio.sleep(0.01)
+    started = time.monotonic()
+    assert await adapter.ready() is False
+    assert time.monotonic() - started < 0.05
