@@ -21,28 +21,35 @@ _users = User.__table__  # type: ignore[attr-defined]
 class OrderLoaders:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.order: DataLoader[int, OrderRecord | None] = DataLoader(self._orders)
-        self.lines: DataLoader[int, list[OrderLineRecord]] = DataLoader(self._lines)
-        self.history: DataLoader[int, list[StatusChangeRecord]] = DataLoader(self._history)
-        self.customer: DataLoader[int, User | None] = DataLoader(self._customers)
+        # Batch functions on an object of their own, as in catalog/loaders.py: no cycle.
+        batches = _Batches(db)
+        self.order: DataLoader[int, OrderRecord | None] = DataLoader(batches.orders)
+        self.lines: DataLoader[int, list[OrderLineRecord]] = DataLoader(batches.lines)
+        self.history: DataLoader[int, list[StatusChangeRecord]] = DataLoader(batches.history)
+        self.customer: DataLoader[int, User | None] = DataLoader(batches.customers)
+
+
+class _Batches:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def _read(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         async with self.db.read() as conn:
             return await work(conn)
 
-    async def _orders(self, ids: Sequence[int]) -> list[OrderRecord | None]:
+    async def orders(self, ids: Sequence[int]) -> list[OrderRecord | None]:
         found = await self._read(lambda c: service.orders_by_ids(c, list(ids)))
         return [found.get(i) for i in ids]
 
-    async def _lines(self, ids: Sequence[int]) -> list[list[OrderLineRecord]]:
+    async def lines(self, ids: Sequence[int]) -> list[list[OrderLineRecord]]:
         found = await self._read(lambda c: service.lines_of(c, list(ids)))
         return [found[i] for i in ids]
 
-    async def _history(self, ids: Sequence[int]) -> list[list[StatusChangeRecord]]:
+    async def history(self, ids: Sequence[int]) -> list[list[StatusChangeRecord]]:
         found = await self._read(lambda c: service.history_of(c, list(ids)))
         return [found[i] for i in ids]
 
-    async def _customers(self, ids: Sequence[int]) -> list[User | None]:
+    async def customers(self, ids: Sequence[int]) -> list[User | None]:
         async def read(conn: AsyncConnection) -> dict[int, User]:
             rows = await conn.execute(select(_users).where(_users.c.id.in_(list(ids))))
             return {row.id: User.model_validate(dict(row._mapping)) for row in rows}

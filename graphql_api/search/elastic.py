@@ -87,6 +87,8 @@ class ElasticsearchSearch:
         # has found Elasticsearch down.
         self._ready_value, self._ready_until, self._down_streak = False, 0.0, 0
         self._answered = False  # some probe (or call) has found it up or down
+        # Made once: each `options()` is a new client, a tree of reference cycles to collect.
+        self._probe_client = self.client.options(request_timeout=_READY_TIMEOUT)
         self._probe: asyncio.Future[bool] | None = None
 
     # --- reading --------------------------------------------------------------------------------
@@ -147,8 +149,7 @@ class ElasticsearchSearch:
 
     async def _probe_ready(self) -> bool:
         try:
-            probe = self.client.options(request_timeout=_READY_TIMEOUT)
-            ready = bool(await probe.indices.exists_alias(name=self.alias))
+            ready = bool(await self._probe_client.indices.exists_alias(name=self.alias))
         except (TransportError, ApiError) as exc:
             log.debug("elasticsearch not ready: %r", exc)
             ready = False

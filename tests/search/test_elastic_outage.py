@@ -43,8 +43,9 @@ async def hung_server() -> AsyncIterator[tuple[str, list[int]]]:
 
 
 @pytest.fixture
-async def adapter(hung_server: tuple[str, list[int]], prepared: Settings
-                  ) -> AsyncIterator[ElasticsearchSearch]:
+async def adapter(hung_server: tuple[str, list[int]], prepared: Settings,
+                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ElasticsearchSearch]:
+    monkeypatch.setattr(elastic, "_READY_TIMEOUT", 0.3)  # the probes' own timeout, made here
     settings = prepared.model_copy(update={"elasticsearch_url": hung_server[0],
                                            "elasticsearch_index": "hung"})
     db = Database(settings)
@@ -73,7 +74,6 @@ async def test_a_hung_cluster_costs_one_timeout_then_searches_fall_back_at_once(
 async def test_concurrent_probes_are_one_and_an_outage_is_probed_less_often(
         adapter: ElasticsearchSearch, hung_server: tuple[str, list[int]],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(elastic, "_READY_TIMEOUT", 0.3)
     monkeypatch.setattr(elastic, "_READY_TTL", 0.2)
     _, connections = hung_server
 
@@ -97,7 +97,6 @@ async def test_concurrent_probes_are_one_and_an_outage_is_probed_less_often(
 async def test_a_caller_giving_up_does_not_cancel_the_shared_probe(
         adapter: ElasticsearchSearch, hung_server: tuple[str, list[int]],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(elastic, "_READY_TIMEOUT", 0.3)
     impatient = asyncio.ensure_future(adapter.ready())
     patient = asyncio.ensure_future(adapter.ready())
     await asyncio.sleep(0.05)
@@ -112,7 +111,6 @@ async def test_an_expired_answer_is_given_at_once_while_the_next_probe_runs(
     """No search waits a probe's round trip once a second: a healthy answer that has expired is
     still given while the probe runs; here the probe finds the cluster hung, and from then on
     the answer is the outage."""
-    monkeypatch.setattr(elastic, "_READY_TIMEOUT", 0.3)
     adapter._remember(True)
     adapter._ready_until = 0.0  # expired
     started = time.monotonic()
