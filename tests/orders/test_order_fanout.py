@@ -19,7 +19,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from graphql_api.accounts.models import Role
 from graphql_api.context import Context
 from graphql_api.core.streams import SharedEventExecutor
-from graphql_api.orders.loaders import OrderLoaders
+from graphql_api.orders import loaders
 from graphql_api.orders.snapshots import OrderEventFeed
 from graphql_api.orders.types import OrderStatusEvent
 from tests.conftest import make_user
@@ -203,7 +203,7 @@ async def test_a_subscriber_leaving_mid_execution_does_not_stop_the_others(
     order = await buy(gql, owner, product)
     started, release = asyncio.Event(), asyncio.Event()
     starters: list[str] = []
-    customers, copy_context = OrderLoaders._customers, Context.for_shared_execution
+    customers, copy_context = loaders._Batches.customers, Context.for_shared_execution
 
     async def slow_customers(self: Any, ids: Any) -> Any:
         started.set()
@@ -214,7 +214,7 @@ async def test_a_subscriber_leaving_mid_execution_does_not_stop_the_others(
         starters.append((self.connection_params or {})["name"])
         return copy_context(self)
 
-    monkeypatch.setattr(OrderLoaders, "_customers", slow_customers)
+    monkeypatch.setattr(loaders._Batches, "customers", slow_customers)
     monkeypatch.setattr(Context, "for_shared_execution", recording_copy)
     query = ("subscription($id: ID!) { orderStatusChanged(orderId: $id) { status "
              "order { customer { id } } } }")
