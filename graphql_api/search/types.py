@@ -164,16 +164,18 @@ def _filter(given: SearchFilter | None) -> port.SearchFilter:
 
 def _asks_for(info: Info, name: str) -> bool:
     """Whether the operation selects `name` on this field's result, fragments included."""
-    def walk(selections: list[Selection]) -> bool:
-        for selection in selections:
-            if isinstance(selection, SelectedField) and selection.name == name:
-                return True
-            if isinstance(selection, (FragmentSpread, InlineFragment)) and walk(
-                    selection.selections):
-                return True
-        return False
+    return any(_selects(field.selections, name) for field in info.selected_fields)
 
-    return any(walk(field.selections) for field in info.selected_fields)
+
+def _selects(selections: list[Selection], name: str) -> bool:
+    # At module level: a nested recursive function is a reference cycle made on every call.
+    for selection in selections:
+        if isinstance(selection, SelectedField) and selection.name == name:
+            return True
+        if isinstance(selection, (FragmentSpread, InlineFragment)) and _selects(
+                selection.selections, name):
+            return True
+    return False
 
 
 def _engine(info: Info) -> SearchEngine:
