@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import types
 from collections import Counter
+from typing import Any
 
 import httpx
 from graphql.execution.collect_fields import FieldDetails
@@ -21,6 +22,7 @@ from graphql_api.catalog.records import ProductRecord
 from graphql_api.context import Context
 from graphql_api.core.resources import Resources
 from graphql_api.orders.loaders import OrderLoaders
+from tests.shop import buy, move
 
 QUERIES = [
     "{ products(first: 5) { edges { node { id name price category { name } } } } }",
@@ -72,6 +74,42 @@ def test_loaders_are_freed_as_they_are_dropped(resources: Resources) -> None:
             del catalog, orders
         gc.collect()
         garbage = Counter(type(o).__name__ for o in gc.garbage if isinstance(o, KINDS))
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert garbage == Counter()
+
+
+async def test_a_customer_and_an_admin_leave_no_cyclic_garbage(
+        gql: Any, client: httpx.AsyncClient, customer_token: str, admin_token: str) -> None:
+    """Cart, checkout, the customer's orders, the order's status moved by an admin, metrics and
+    the dashboard: none of it leaves an object of ours for the collector."""
+    product = (await gql.data("{ products(first: 1) { edges { node { id } } } }")
+               )["products"]["edges"][0]["node"]["id"]
+    reads = [("{ cart { itemCount lines { quantity product { name } } total { amount } } }",
+              customer_token),
+             ("{ orders(first: 3) { edges { node { status lines { quantity } "
+              "statusHistory { status } } } } }", customer_token),
+             ("{ metrics { kpis { revenue { amount } orders } topCountries(limit: 3) "
+              "{ country } } adminStats { users ordersByStatus { status count } } }",
+              admin_token)]
+
+    async def shop() -> None:
+        order = await buy(gql, customer_token, product)
+        await move(gql, admin_token, order["id"], "PAID")
+        for query, token in reads:
+            response = await client.post("/graphql", json={"query": query},
+                                         headers={"Authorization": f"Bearer {token}"})
+            assert "errors" not in response.json(), response.text
+
+    await shop()  # warm
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(2):
+            await shop()
+        gc.collect()
+        garbage = Counter(_ours(o) for o in gc.garbage if _ours(o))
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
