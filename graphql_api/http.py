@@ -188,7 +188,8 @@ class GraphQLHTTP:
             raise HttpError(405, "Use GET or POST.", {"Allow": "GET, POST"})
         _check_params(params)
         gate = foreground(request.app.state.resources)
-        if allowed is _READ_ONLY or not events_only(params["query"], params.get("operationName")):
+        if allowed is _READ_ONLY or not events_only(params["query"], params.get("operationName"),
+                                                     self.max_tokens):
             with gate.request():
                 return await self._serve(request, media, params, allowed, None)
         # A tracker's batch: it waits for a slot and for the requests in flight before any of

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast, parse
 
 if TYPE_CHECKING:
     from graphql_api.core.resources import Resources
@@ -132,24 +132,21 @@ def foreground(resources: Resources) -> Foreground:
     return found
 
 
-def events_only(query: str, operation_name: str | None) -> bool:
+def events_only(query: str, operation_name: str | None, max_tokens: int) -> bool:
     """Whether the operation the request runs is a mutation of eventTrack fields only, written
     out at its root (an operation with fragments there, or that does not parse or cannot be
     chosen, counts as ordinary: it is served the ordinary way and fails there if it must)."""
-    return "eventTrack" in query and _events_only(query, operation_name)  # most: no parse
+    return "eventTrack" in query and _events_only(query, operation_name, max_tokens)
 
 
 @lru_cache(maxsize=256)
-def _events_only(query: str, operation_name: str | None) -> bool:
+def _events_only(query: str, operation_name: str | None, max_tokens: int) -> bool:
     try:
-        document = parse(query, no_location=True)
+        operation = get_operation_ast(parse(query, no_location=True, max_tokens=max_tokens),
+                                      operation_name)
     except GraphQLError:
         return False
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [o for o in operations if operation_name is None or (
-        o.name is not None and o.name.value == operation_name)]
-    if len(chosen) != 1 or chosen[0].operation is not OperationType.MUTATION:
+    if operation is None or operation.operation is not OperationType.MUTATION:
         return False
-    selections = chosen[0].selection_set.selections
     return all(isinstance(node, FieldNode) and node.name.value == "eventTrack"
-               and not node.directives for node in selections)
+               and not node.directives for node in operation.selection_set.selections)

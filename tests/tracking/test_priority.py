@@ -225,10 +225,12 @@ def fore(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> Foreground:
     ("query { eventTrack }", None, False),
     ("{ products { totalCount } }", None, False),
     ("mutation { eventTrack(input: {type: PAGE_VIEW} { userErrors }", None, False),  # no parse
+    ("mutation { " + "eventTrack(input: {type: PAGE_VIEW}) { userErrors { code } } " * 300 + "}",
+     None, False),  # over the token limit: refused the ordinary way
 ])
 def test_which_operations_are_event_work(query: str, operation: str | None,
                                          expected: bool) -> None:
-    assert events_only(query, operation) is expected
+    assert events_only(query, operation, max_tokens=2000) is expected
 
 
 async def test_idle_foreground_lets_event_work_through_at_once() -> None:
