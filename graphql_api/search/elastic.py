@@ -168,7 +168,8 @@ class ElasticsearchSearch:
         self._ready_until = time.monotonic() + ttl
 
     def _forget_readiness(self) -> None:
-        self._ready_until = 0.0
+        """After a build or a drop: the next caller waits for a fresh probe."""
+        self._ready_until, self._answered = 0.0, False
 
     # --- writing --------------------------------------------------------------------------------
 

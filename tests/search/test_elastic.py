@@ -167,7 +167,6 @@ async def test_ensure_index_builds_a_missing_alias_once(es_settings: Settings, d
             await fresh.index([catalog_now[0].id])
         assert not await fresh.client.indices.exists(index=fresh.alias), "auto-created"
         assert await fresh.ensure_index() is True
-        fresh._ready = None
         assert await fresh.ready()
         assert await fresh.ensure_index() is False
         assert (await everything(fresh)).total == len(catalog_now)
