@@ -179,26 +179,28 @@ class DatabaseSearch:
             .order_by(*(k.desc() if down else k.asc() for k, down in keys))
             .offset(max(request.offset, 0))
             .limit(request.limit)
-        ).subquery("page")
+        )
+        highlighter = Highlighter(plans) if plans and request.highlights else None
+        if highlighter is None:
+            rows = (await conn.execute(page)).all()
+            return [SearchHit(product_id=row.id, score=finite(row.score)) for row in rows]
         # The display text of the page's rows only, joined once the page is cut.
+        cut = page.subquery("page")
         stmt = (
-            select(page.c.id, page.c.score, P.c.name, P.c.brand, P.c.description)
-            .select_from(page.join(P, P.c.id == page.c.id))
-            .order_by(*(page.c[n].desc() if down else page.c[n].asc()
+            select(cut.c.id, cut.c.score, P.c.name, P.c.brand, P.c.description)
+            .select_from(cut.join(P, P.c.id == cut.c.id))
+            .order_by(*(cut.c[n].desc() if down else cut.c[n].asc()
                         for n, (_, down) in zip(names, keys, strict=True)))
         )
         rows = (await conn.execute(stmt)).all()
-        highlighter = Highlighter(plans) if plans else None
         hits = []
         for row in rows:
-            highlights: tuple[Highlight, ...] = ()
-            if highlighter is not None:
-                highlights = tuple(
-                    Highlight(name, snippets)
-                    for name, value, whole in (("name", row.name, True), ("brand", row.brand, True),
-                                               ("description", row.description, False))
-                    if value and (snippets := highlighter.snippets(value, whole))
-                )
+            highlights = tuple(
+                Highlight(name, snippets)
+                for name, value, whole in (("name", row.name, True), ("brand", row.brand, True),
+                                           ("description", row.description, False))
+                if value and (snippets := highlighter.snippets(value, whole))
+            )
             hits.append(SearchHit(product_id=row.id, score=finite(row.score), highlights=highlights))
         return hits
 

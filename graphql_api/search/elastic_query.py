@@ -232,7 +232,8 @@ def search_body(request: SearchRequest, near: Near | None = None) -> dict[str, A
         body["query"] = {"bool": {"must": [query], "filter": clauses}} if clauses else query
     if words:
         body["track_scores"] = True
-        body["highlight"] = _highlight(words, near or {})
+        if request.highlights:
+            body["highlight"] = _highlight(words, near or {})
     return body
 
 

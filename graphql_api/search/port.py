@@ -59,6 +59,7 @@ class SearchRequest:
     offset: int = 0  # cursors are offsets into the ordered result (see MAX_OFFSET)
     limit: int = 20
     facets: bool = True  # computed only when the client asks for them
+    highlights: bool = True  # the same: marking snippets is a good part of a search's work
 
 
 MAX_OFFSET = 10_000  # deep pages beyond this are refused (Elasticsearch's max_result_window)

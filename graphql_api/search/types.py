@@ -162,18 +162,21 @@ def _filter(given: SearchFilter | None) -> port.SearchFilter:
         tags=_values(given.tags, "tags", lower=True), min_rating=given.min_rating)
 
 
-def _asks_for(info: Info, name: str) -> bool:
-    """Whether the operation selects `name` on this field's result, fragments included."""
-    return any(_selects(field.selections, name) for field in info.selected_fields)
+def _asks_for(info: Info, *path: str) -> bool:
+    """Whether the operation selects `path` (field names, outermost first) on this field's
+    result, fragments included."""
+    return any(_selects(field.selections, path) for field in info.selected_fields)
 
 
-def _selects(selections: list[Selection], name: str) -> bool:
+def _selects(selections: list[Selection], path: tuple[str, ...]) -> bool:
     # At module level: a nested recursive function is a reference cycle made on every call.
+    name, rest = path[0], path[1:]
     for selection in selections:
-        if isinstance(selection, SelectedField) and selection.name == name:
+        if isinstance(selection, SelectedField) and selection.name == name and (
+                not rest or _selects(selection.selections, rest)):
             return True
         if isinstance(selection, (FragmentSpread, InlineFragment)) and _selects(
-                selection.selections, name):
+                selection.selections, path):
             return True
     return False
 
@@ -198,7 +201,7 @@ class SearchQuery:
         request = port.SearchRequest(
             query=query, filter=_filter(filter), sort=port.SearchSort(sort_by.value),
             offset=offset, limit=min(page.size, port.MAX_OFFSET - offset),
-            facets=_asks_for(info, "facets"))
+            facets=_asks_for(info, "facets"), highlights=_asks_for(info, "edges", "highlights"))
         result = await _engine(info).search(request, info.context.catalog.reads)
         if after is None:  # a search's first page; the next pages are the same search
             claims = info.context.claims

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -287,6 +287,26 @@ async def test_highlights_mark_the_matched_words(backend: SearchBackend) -> None
         names = [h for h in hit.highlights if h.field == "name"]
         assert names and any("<em>" in s.lower() and "headphones</em>" in s.lower()
                              for s in names[0].snippets), hit
+
+
+@pytest.mark.parametrize("request_", [
+    SearchRequest(query="headphones", facets=False),
+    SearchRequest(query="wireles hedphones"),  # typos, facets, did_you_mean
+    SearchRequest(query="speaker", sort=SearchSort.PRICE_ASC, limit=5, offset=2),
+    SearchRequest(query="smartph", filter=SearchFilter(in_stock=True)),
+    SearchRequest(query=""),  # browsing: nothing to mark either way
+], ids=["word", "typos", "sorted-page", "prefix-filtered", "browse"])
+async def test_hits_without_highlights_are_the_same_hits(backend: SearchBackend,
+                                                         request_: SearchRequest) -> None:
+    """Highlights are computed only when asked; not asking changes nothing else."""
+    marked = await backend.search(request_)
+    plain = await backend.search(replace(request_, highlights=False))
+    assert plain.hits == tuple(replace(h, highlights=()) for h in marked.hits)
+    assert (plain.total, plain.facets, plain.did_you_mean) == (
+        marked.total, marked.facets, marked.did_you_mean)
+    assert all(not h.highlights for h in plain.hits)
+    if request_.query:
+        assert any(h.highlights for h in marked.hits)
 
 
 async def test_suggestions(backend: SearchBackend) -> None:

@@ -61,6 +61,22 @@ async def test_facets_in_fragments_are_computed(gql: Any, search_ready: None) ->
     assert data["search"]["facets"]["brands"], data
 
 
+async def test_highlights_are_computed_when_asked_in_any_form(gql: Any,
+                                                              search_ready: None) -> None:
+    """Not asked, none are made; the same search asked with them (here in a fragment, after
+    the plain one may be cached) has them."""
+    plain = """query { search(query: "headphones", first: 3) { edges { node { id } } } }"""
+    assert len((await gql.data(plain))["search"]["edges"]) == 3
+    fragment = """query { search(query: "headphones", first: 3) { edges { node { id } ...E } } }
+                  fragment E on SearchEdge { highlights { field snippets } }"""
+    edges = (await gql.data(fragment))["search"]["edges"]
+    assert len(edges) == 3 and all(e["highlights"] for e in edges), edges
+    inline = """query { search(query: "headphones", first: 3) { ... on SearchResult {
+                  edges { ... on SearchEdge { highlights { field } } } } } }"""
+    edges = (await gql.data(inline))["search"]["edges"]
+    assert all(e["highlights"] for e in edges), edges
+
+
 @pytest.mark.parametrize("variables", [
     {"first": 101}, {"first": -1}, {"after": "not-a-cursor"}, {"q": "x" * 201},
     {"f": {"minPrice": "10", "maxPrice": "5"}}, {"f": {"minPrice": "1e12"}},
