@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from elastic_transport import TransportError
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -308,23 +308,29 @@ class ElasticsearchSearch:
     async def _swap(self, name: str) -> list[str]:
         """Point the alias at `name` alone, atomically; the indexes to delete now (those it
         pointed at before; `name` itself if a newer build won a race)."""
-        try:
-            current = (await self.client.indices.get_alias(name=self.alias)).body
-        except NotFoundError:
-            current = {}
-        actions: list[dict[str, Any]] = [
-            {"remove": {"index": old, "alias": self.alias}} for old in current if old != name]
-        if not current and await self.client.indices.exists(index=self.alias):
-            # A concrete index holds the alias's name (written to before any alias existed):
-            # the alias replaces it in the same atomic step.
-            actions.append({"remove_index": {"index": self.alias}})
-        actions.append({"add": {"index": name, "alias": self.alias}})
-        await self._update_aliases(actions)
+        for attempt in range(3):
+            current = await self._aliased()
+            actions: list[dict[str, Any]] = [
+                {"remove": {"index": old, "alias": self.alias}} for old in current if old != name]
+            if not current and await self.client.indices.exists(index=self.alias):
+                # A concrete index holds the alias's name (written to before any alias
+                # existed): the alias replaces it in the same atomic step.
+                actions.append({"remove_index": {"index": self.alias}})
+            actions.append({"add": {"index": name, "alias": self.alias}})
+            try:
+                await self._update_aliases(actions)
+                break
+            except (BadRequestError, NotFoundError):
+                # Another build changed the alias between the read and the swap (its add made
+                # `exists` true, or it removed the index first); the request changed nothing,
+                # so read again.
+                if attempt == 2:
+                    raise
         stale = [old for old in current if old != name]
         # Two builds swapping at once (two processes starting on a fresh cluster) can both
         # add: then the newest index keeps the alias and the others go.
-        now = (await self.client.indices.get_alias(name=self.alias)).body
-        newest = max(now)  # the names' UTC timestamps sort as their builds began
+        now = await self._aliased()
+        newest = max(now, default=name)  # the names' UTC timestamps sort as their builds began
         if len(now) > 1:
             await self._update_aliases([{"remove": {"index": old, "alias": self.alias}}
                                         for old in now if old != newest])
@@ -333,6 +339,12 @@ class ElasticsearchSearch:
         if newest != name:  # lost the race (the other build may have settled it already)
             stale.append(name)
         return sorted(set(stale))
+
+    async def _aliased(self) -> list[str]:
+        try:
+            return list((await self.client.indices.get_alias(name=self.alias)).body)
+        except NotFoundError:
+            return []
 
     async def _update_aliases(self, actions: list[dict[str, Any]]) -> None:
         answer = (await self.client.indices.update_aliases(actions=actions)).body

@@ -605,6 +605,39 @@ async def test_two_builds_at_once_leave_the_alias_on_one_index(
             await b.close()
 
 
+async def test_a_swap_that_read_the_alias_before_another_build_added_it_retries(
+        es_settings: Settings, db: Database, catalog_now: list[ProductRecord],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The interleaving CI met: this build read "no alias", the other build then added it, so
+    `exists` (which resolves aliases) made this swap remove the alias's name as a concrete
+    index, and Elasticsearch refused the whole request. The stale read is forced (the one
+    fault here that timing cannot cause on demand); the swap itself runs against the server."""
+    settings = es_settings.model_copy(update={"elasticsearch_index": f"test-{uuid.uuid4().hex[:12]}"})
+    first, late = ElasticsearchSearch(settings, db, batch_size=100), ElasticsearchSearch(settings, db)
+    try:
+        await first.reindex()
+        (winner,) = (await first.client.indices.get_alias(name=settings.elasticsearch_index)).body
+        newer = f"{settings.elasticsearch_index}-{'9' * 20}"
+        await late.client.indices.create(index=newer)
+        real = late._aliased
+        reads = 0
+
+        async def stale_once() -> list[str]:
+            nonlocal reads
+            reads += 1
+            return [] if reads == 1 else await real()
+
+        monkeypatch.setattr(late, "_aliased", stale_once)
+        assert await late._swap(newer) == [winner]
+        aliased = (await late.client.indices.get_alias(name=settings.elasticsearch_index)).body
+        assert list(aliased) == [newer]
+        assert reads >= 3  # the stale read, the retry's read, the settling read
+    finally:
+        await first.drop()
+        await first.close()
+        await late.close()
+
+
 async def test_typo_tolerance_is_the_edit_budget(es: ElasticsearchSearch) -> None:
     """The neighbours taken from the index's vocabulary find what Elasticsearch's own `fuzzy`
     matching (within the same edit budget, plus the last word's prefix) finds."""
