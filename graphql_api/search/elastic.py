@@ -126,7 +126,7 @@ class ElasticsearchSearch:
         if not folded or limit <= 0:
             return []
         async with self._calling("suggest", deadline=True):
-            response = await self.client.search(index=self.alias,
+            response = await self.client.search(index=self.alias, filter_path=q.SUGGEST_FILTER,
                                                 body=q.suggest_body(folded, limit))
         return q.suggestions(response.body, folded, limit)
 

@@ -355,9 +355,11 @@ _SUGGEST_FIELDS = {
 def suggest_body(prefix: str, limit: int) -> dict[str, Any]:
     """Exact and (for prefixes of 4+) fuzzy completions of each kind, asked separately so that
     typo matches never crowd out exact ones. Typos only after the first two letters."""
-    size = max(limit * 3, 10)  # product names repeat; de-duplicated after
     suggest: dict[str, Any] = {}
     for kind, field in _SUGGEST_FIELDS.items():
+        # Product names repeat (de-duplicated after), so products ask for more; a brand or a
+        # category is one label document per key, one more only in case two fold alike.
+        size = max(limit * 3, 10) if kind is SuggestionKind.PRODUCT else limit + 1
         completion: dict[str, Any] = {"field": field, "size": size}
         suggest[kind.value] = {"prefix": prefix, "completion": completion}
         if len(prefix) >= 4:
@@ -366,14 +368,18 @@ def suggest_body(prefix: str, limit: int) -> dict[str, Any]:
     return {"_source": ["shown", "rating_hundredths"], "suggest": suggest}
 
 
+# All `suggestions` reads of an answer: a third of the bytes to send and decode.
+SUGGEST_FILTER = "suggest.*.options._id,suggest.*.options._source"
+
+
 def suggestions(response: dict[str, Any], prefix: str, limit: int) -> list[Suggestion]:
     """Ranked: a text that starts with the prefix, then one with a word that does, then typo
     matches; within a rank brands and categories before products, products by rating."""
     ranked: list[tuple[tuple[Any, ...], Suggestion]] = []
     for kind in _SUGGEST_FIELDS:
         for key in (kind.value, f"{kind.value}_fuzzy"):
-            for entry in response.get("suggest", {}).get(key, []):
-                for option in entry["options"]:
+            for entry in response.get("suggest", {}).get(key, ()):
+                for option in entry.get("options", ()):  # `SUGGEST_FILTER` drops empty ones
                     source = option["_source"]
                     text = source["shown"][_SHOWN[kind]]
                     if not text:
