@@ -2,7 +2,7 @@
 Elasticsearch and PostgreSQL side by side, each beside a hand-written baseline.
 
     python bench/search.py [--products 100000] [--rounds 50] [--concurrency 8]
-                           [--requests 400] [--no-pin] [--source HEAD]
+                           [--requests 400] [--warmup 30] [--no-pin] [--source HEAD]
 
 One run, on PostgreSQL (`graphql_api_bench_search`) and the Elasticsearch at ELASTICSEARCH_URL
 (default http://127.0.0.1:9200) under the alias `bench-search` (its own indexes
@@ -16,7 +16,8 @@ One run, on PostgreSQL (`graphql_api_bench_search`) and the Elasticsearch at ELA
 4. per server, sends a fixed query mix over GraphQL/HTTP from this process (pinned to CPU 0):
    single words, search-as-you-type prefixes, typos of one and two edits, multi-word and
    brand+product queries, filtered queries, and queries selecting facets (categories, brands,
-   price ranges); each `--rounds` times, one request at a time, for latency; then `--requests`
+   price ranges); after `--warmup` seconds of the mix (the same before each baseline),
+   each `--rounds` times, one request at a time, for latency; then `--requests`
    of the mix with `--concurrency` in flight, for throughput; the same for suggestions;
 5. the baselines: the same queries sent by hand from this process straight to the engine, the
    way a minimal search endpoint would (no GraphQL, no HTTP server of ours, no typo expansion of
@@ -136,6 +137,7 @@ class Config:
     no_pin: bool
     source: str
     es_url: str
+    warmup: float
 
 
 def parse_args() -> Config:
@@ -148,9 +150,13 @@ def parse_args() -> Config:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--source", default="HEAD")
+    # Seconds of the mix before each measurement: a freshly started Elasticsearch answered our
+    # searches in 19 ms (p50) for its first minutes and in 10 ms once its JIT had warmed, and the
+    # baselines, measured last, used to get a JVM warmed by our runs.
+    parser.add_argument("--warmup", type=float, default=30.0)
     a = parser.parse_args()
     return Config(a.products, a.rounds, a.concurrency, a.requests, a.no_pin, a.source,
-                  os.environ.get("ELASTICSEARCH_URL", "http://127.0.0.1:9200"))
+                  os.environ.get("ELASTICSEARCH_URL", "http://127.0.0.1:9200"), a.warmup)
 
 
 # --- set-up ---------------------------------------------------------------------------------------
@@ -192,10 +198,15 @@ Suggest = Callable[[str], Awaitable[None]]
 
 async def measure(call: Call, suggest: Suggest, cfg: Config) -> Figures:
     figures = Figures()
-    for q in MIX:  # warm-up: connections, the engine's caches, the JIT of neither
-        await call(q)
-    for p in PREFIXES:
-        await suggest(p)
+    # Warm-up, the same for every measurement: connections, the engine's caches and its JIT.
+    warm_until = time.perf_counter() + cfg.warmup
+    while True:
+        for q in MIX:
+            await call(q)
+        for p in PREFIXES:
+            await suggest(p)
+        if time.perf_counter() >= warm_until:
+            break
     for _ in range(cfg.rounds):
         for q in MIX:
             started = time.perf_counter()
@@ -412,7 +423,8 @@ def report(cfg: Config, count: int, reindex_s: float, ours: dict[str, Figures],
         f"- **Versions**: {versions(PACKAGES)}.",
         f"- **Ours**: `{display(serve)}` with `CACHE_ENABLED=false` (every request searches), "
         "with and without `ELASTICSEARCH_URL`; requests over HTTP/1.1 keep-alive from this "
-        "process; latency one request at a time, "
+        f"process; each measurement (ours and the baselines) after {cfg.warmup:.0f} s of the mix "
+        "as a warm-up; latency one request at a time, "
         f"{cfg.rounds} rounds of the mix ({len(MIX)} searches, {len(PREFIXES)} suggestion "
         f"prefixes); throughput {cfg.requests} requests with {cfg.concurrency} in flight.",
         "- **Baselines**: the same queries sent by hand from this process to the engine itself "
