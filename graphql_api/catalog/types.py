@@ -6,7 +6,7 @@ from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.types import Info
@@ -16,6 +16,7 @@ from graphql_api.catalog import pricing, service
 from graphql_api.catalog.records import CategoryRecord, ProductRecord
 from graphql_api.core.errors import BadUserInput, UserError
 from graphql_api.core.events import PRODUCT_CHANGED
+from graphql_api.core.fast_execution import READ_ORDINARILY, fast_read
 from graphql_api.core.ids import decode_pk, to_global_id
 from graphql_api.core.mutations import in_transaction
 from graphql_api.core.pagination import Connection, PageArgs, to_connection
@@ -93,6 +94,15 @@ class Category(Node):
         )
 
 
+def _joined_category(product: Product) -> Category | object | None:
+    """The category when the read joined it in (the executor's fast path completes it in place,
+    no awaitable per product); READ_ORDINARILY when only the loader can tell."""
+    record = product.record
+    if record.category is not None:
+        return Category.from_record(record.category)
+    return None if record.category_id is None else READ_ORDINARILY
+
+
 @strawberry.type
 class Product(Node):
     sku: str
@@ -145,14 +155,12 @@ class Product(Node):
         return Money(amount=pricing.sale_price(self.price.amount, self.discount_percent),
                      currency=self.price.currency)
 
-    @strawberry.field(graphql_type=Category | None)
+    @strawberry.field(graphql_type=Category | None, metadata=fast_read(_joined_category))
     def category(self, info: Info) -> Category | Awaitable[Category | None] | None:
-        # Synchronous when the read joined the category in (no awaitable per product).
-        if self.record.category is not None:
-            return Category.from_record(self.record.category)
-        if self.record.category_id is None:
-            return None
-        return _load_category(info, self.record.category_id)
+        joined = _joined_category(self)
+        if joined is READ_ORDINARILY:
+            return _load_category(info, self.record.category_id)
+        return cast("Category | None", joined)
 
     @strawberry.field(description="Newest first.")
     async def reviews(
@@ -169,7 +177,8 @@ class Product(Node):
         return await product_reviews(info, self.record, PageArgs(first, after, last, before))
 
 
-async def _load_category(info: Info, category_id: int) -> Category | None:
+async def _load_category(info: Info, category_id: int | None) -> Category | None:
+    assert category_id is not None
     record = await info.context.catalog.category.load(category_id)
     return None if record is None else Category.from_record(record)
 

@@ -33,7 +33,7 @@ from graphql.execution.executor import CollectedErrors
 from graphql.execution.middleware import MiddlewareManager
 from graphql.pyutils import RefMap
 
-from graphql_api.core.fast_execution import _BASIC_RESOLVER, FastExecutor
+from graphql_api.core.fast_execution import _BASIC_RESOLVER, FastExecutor, declared_getter
 
 log = logging.getLogger("graphql_api.execution_diff")
 
@@ -54,6 +54,11 @@ def _key(info: GraphQLResolveInfo) -> tuple[str | int, ...]:
     return tuple(info.path.as_list())
 
 
+def _declares_getter(info: GraphQLResolveInfo) -> bool:
+    field_def = info.parent_type.fields.get(info.field_name)  # None: __schema, __type
+    return field_def is not None and declared_getter(field_def) is not None
+
+
 class _Recording:
     """The outcome of each resolver call of the reference run, by path."""
 
@@ -72,8 +77,9 @@ class _Recording:
                **args: Any) -> Any:
         key = _key(info)
         if info.field_name == "__typename" or getattr(next_, "__qualname__", "") == (
-                _BASIC_RESOLVER):
-            self.plain.add(key)  # the fast path may produce it itself
+                _BASIC_RESOLVER) or _declares_getter(info):
+            self.plain.add(key)  # the fast path may produce it itself (a getter: from its own
+            # code, compared here with what the resolver returned)
         try:
             result = next_(source, info, **args)
         except Exception as error:

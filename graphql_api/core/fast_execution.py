@@ -23,6 +23,13 @@ of the collected set: the same document (the parser cache hands out the same nod
 same text) with the same skip/include outcome gets the same plan; the plans hold their nodes,
 so an id in a key cannot be reused while its entry lives.
 
+A field with a resolver can offer a *getter* too (`fast_read`): a synchronous function of the
+source alone that gives the resolver's value when it can do so without the resolve info (a
+product's category when the read joined it in), or `READ_ORDINARILY` when it cannot. Its step
+calls the getter and completes the value in place; `READ_ORDINARILY` sends that field through
+`execute_field` and its real resolver. The getter must be the resolver's own first step (the
+resolver calls it), so the two cannot disagree; the differential tests check they do not.
+
 If a schema extension hooks `resolve` (graphql-core middleware), every field must pass through
 it, and the whole operation takes the ordinary path.
 """
@@ -32,7 +39,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeAlias, cast
 
@@ -55,8 +62,8 @@ from strawberry.types.field import StrawberryField
 
 from graphql_api.core.acyclic_execution import AcyclicExecutor
 
-# Step kinds.
-ORDINARY, TYPENAME, PLAIN = 0, 1, 2
+# Step kinds (PLAIN and GETTER read in place: `>= PLAIN`).
+ORDINARY, TYPENAME, PLAIN, GETTER = 0, 1, 2, 3
 # Completion kinds.
 LEAF, OBJECT, LIST = 0, 1, 2
 
@@ -67,6 +74,7 @@ SAFE_LEAF_TYPES: frozenset[type] = frozenset({
 # Coercions that return a value of this exact type unchanged.
 _IDENTITY: dict[object, type] = {serialize_string: str, serialize_id: str, serialize_boolean: bool}
 _BASIC_RESOLVER = "GraphQLCoreConverter.from_resolver.<locals>._get_basic_result"
+_SYNC_RESOLVER = "GraphQLCoreConverter.from_resolver.<locals>._resolver"
 _STRAWBERRY_IS_TYPE_OF = "GraphQLCoreConverter.from_object.<locals>._get_is_type_of.<locals>.is_type_of"
 _PLAIN_DIRECTIVES = frozenset({"skip", "include"})
 _NO_STEP = (None,) * 5
@@ -80,6 +88,21 @@ Completion: TypeAlias = tuple[Any, ...]
 # an ordinary or __typename step fills only the first two (the rest None).
 Step: TypeAlias = tuple[Any, ...]
 Plan: TypeAlias = tuple[Step, ...]
+
+
+# A field's metadata key for its getter, and what a getter returns when it cannot answer.
+FAST_READ = "graphql_api.fast_read"
+READ_ORDINARILY: Any = object()
+
+
+def fast_read(getter: Callable[[Any], Any]) -> Mapping[str, Any]:
+    """`strawberry.field(metadata=fast_read(getter))`: the field may be read by `getter(source)`
+    (see the module's docstring)."""
+    return {FAST_READ: getter}
+
+
+class _Ordinarily(Exception):
+    """A getter answered READ_ORDINARILY: the field goes through `execute_field`."""
 
 
 def _completion(output_type: GraphQLOutputType, null_message: str) -> Completion | None:
@@ -121,12 +144,51 @@ def _plain_field(field_def: GraphQLField, details: FieldDetailsList) -> Strawber
     if not isinstance(field, StrawberryField) or not field.is_basic_field or field_def.args or (
             type(field).get_result is not StrawberryField.get_result):
         return None
+    return field if _plain_selection(details) else None
+
+
+def _getter(field_def: GraphQLField, details: FieldDetailsList) -> Callable[[Any], Any] | None:
+    """The getter of a resolver field that may be read by it: a synchronous resolver without
+    arguments, field extensions (permissions are one) or exception handlers (Strawberry's
+    synchronous `_resolver` then only builds the info and calls the resolver)."""
+    field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    getter = declared_getter(field_def)
+    if getter is None or not isinstance(field, StrawberryField) or field_def.args or (
+            field.extensions or field.is_async
+            or getattr(field_def.resolve, "__qualname__", "") != _SYNC_RESOLVER):
+        return None
+    if any(cell_name == "field_exception_handlers" and cell
+           for cell_name, cell in _closure(field_def.resolve)):
+        return None
+    return getter if _plain_selection(details) else None
+
+
+def declared_getter(field_def: GraphQLField) -> Callable[[Any], Any] | None:
+    """The getter a resolver field declares (`fast_read`), whether or not a step may use it."""
+    field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not isinstance(field, StrawberryField) or field.base_resolver is None:
+        return None
+    metadata: Mapping[Any, Any] = field.metadata or {}
+    return cast("Callable[[Any], Any] | None", metadata.get(FAST_READ))
+
+
+def _closure(function: Any) -> list[tuple[str, Any]]:
+    names = function.__code__.co_freevars
+    return [(n, c.cell_contents) for n, c in zip(names, function.__closure__ or (), strict=True)]
+
+
+def _plain_selection(details: FieldDetailsList) -> bool:
+    """No arguments, no fragment variables, no directives but skip/include."""
     for detail in details:
         node = detail.node
         if node.arguments or detail.fragment_variable_values is not None or any(
                 d.name.value not in _PLAIN_DIRECTIVES for d in node.directives or ()):
-            return None
-    return field
+            return False
+    return True
+
+
+def _read_by(getter: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
+    return lambda source, _attribute: getter(source)
 
 
 def make_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType,
@@ -143,13 +205,18 @@ def make_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType,
         if field_def is None:
             continue  # graphql-core leaves it out of the result (validation rules it out)
         field = _plain_field(field_def, details)
-        completion = None if field is None else _completion(
+        getter = None if field is not None else _getter(field_def, details)
+        completion = None if field is None and getter is None else _completion(
             field_def.type, f"Cannot return null for non-nullable field {parent_type}.{field_name}.")
-        if field is None or completion is None:
+        if completion is None:
             steps.append((ORDINARY, response_name, *_NO_STEP))
-            continue
-        steps.append((PLAIN, response_name, field.default_resolver, field.python_name, completion,
-                      field_def.type, field_def))
+        elif field is not None:
+            steps.append((PLAIN, response_name, field.default_resolver, field.python_name,
+                          completion, field_def.type, field_def))
+        else:
+            assert getter is not None
+            steps.append((GETTER, response_name, _read_by(getter), None, completion,
+                          field_def.type, field_def))
     return tuple(steps)
 
 
@@ -265,7 +332,7 @@ class FastExecutor(AcyclicExecutor):
         type_name = parent_type.name
         try:
             for kind, name, read, attribute, completion, return_type, _ in plan:
-                if kind == PLAIN:
+                if kind >= PLAIN:
                     try:
                         value = read(source, attribute)
                         if value is None:
@@ -301,25 +368,31 @@ class FastExecutor(AcyclicExecutor):
                                 awaitable_fields.append(name)
                             results[name] = completed
                             continue
+                        if value is READ_ORDINARILY:
+                            raise _Ordinarily
                         completed = self._complete_plain(kind, name, completion, return_type,
                                                          parent_type, path, fields, value)
+                    except _Ordinarily:
+                        pass  # the getter could not answer: the resolver will, below
                     except Exception as raw_error:
                         self.handle_field_error(raw_error, return_type, fields[name],
                                                 Path(path, name, type_name))
                         results[name] = None
                         continue
-                    results[name] = completed
-                    if is_awaitable(completed):
-                        awaitable_fields.append(name)
+                    else:
+                        results[name] = completed
+                        if is_awaitable(completed):
+                            awaitable_fields.append(name)
+                        continue
                 elif kind == TYPENAME:
                     results[name] = type_name
-                else:
-                    result = self.execute_field(parent_type, source, fields[name],
-                                                Path(path, name, type_name), None)
-                    if result is not Undefined:
-                        results[name] = result
-                        if is_awaitable(result):
-                            awaitable_fields.append(name)
+                    continue
+                result = self.execute_field(parent_type, source, fields[name],
+                                            Path(path, name, type_name), None)
+                if result is not Undefined:
+                    results[name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(name)
         except Exception:
             if awaitable_fields:
                 self.settle_in_background([results[field] for field in awaitable_fields])

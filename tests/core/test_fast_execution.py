@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, NewType
+from typing import Any, NewType, cast
 
 import pytest
 import strawberry
@@ -20,12 +20,13 @@ from graphql import ExecutionResult, execute, parse, validate
 from graphql.execution.middleware import MiddlewareManager
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import SchemaExtension
+from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graphql_api.core import execution_diff
 from graphql_api.core.execution_diff import DiffExecutor, ExecutionMismatch
-from graphql_api.core.fast_execution import PLANS, FastExecutor
+from graphql_api.core.fast_execution import PLANS, READ_ORDINARILY, FastExecutor, fast_read
 from graphql_api.core.scalars import Money, Node
 
 
@@ -44,6 +45,26 @@ CONFIG = StrawberryConfig(scalar_map={Upper: strawberry.scalar(
 class Tag:
     label: str
     weight: int | None
+
+
+def _first_tag(thing: Thing) -> Tag | object | None:
+    """A getter: answers for even counts, declines for odd ones, raises for a count of 2 (and
+    for a count that is not a number)."""
+    if thing.count == 2:
+        raise ValueError("no first tag for two")
+    if not thing.tags:
+        return None
+    return thing.tags[0] if thing.count % 2 == 0 else READ_ORDINARILY
+
+
+def _last_tag(thing: Thing) -> Tag | object | None:
+    """A getter of a non-null field that answers None for a count of 1 (the null bubbles)."""
+    return None if thing.count == 1 else list(thing.tags)[-1]
+
+
+class Allow(BasePermission):
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return True
 
 
 @strawberry.type
@@ -80,6 +101,26 @@ class Thing(Node):
     @strawberry.field
     def greet(self, who: str = "you") -> str:
         return f"{self.name} greets {who}"
+
+    @strawberry.field(metadata=fast_read(_first_tag))
+    def first_tag(self, info: strawberry.Info) -> Tag | None:
+        found = _first_tag(self)
+        if found is READ_ORDINARILY:
+            self.calls.append("first_tag")
+            return self.tags[0]
+        return cast(Tag | None, found)
+
+    @strawberry.field(metadata=fast_read(_last_tag))
+    def last_tag(self) -> Tag:
+        return cast(Tag, _last_tag(self))
+
+    @strawberry.field(metadata=fast_read(_first_tag), permission_classes=[Allow])
+    def guarded_tag(self) -> Tag | None:  # a permission: never read by the getter
+        return self.tags[0] if self.tags else None
+
+    @strawberry.field(metadata=fast_read(lambda thing: Tag(label="from the getter", weight=0)))
+    def lying_tag(self) -> Tag:  # a getter that disagrees with its resolver: a bug to catch
+        return Tag(label="from the resolver", weight=0)
 
 
 @strawberry.type
@@ -221,6 +262,11 @@ QUERIES = {
     "deep lists of objects with nulls": """{ nullableThings { name maybeTags { label weight }
         price { amount } } }""",
     "a leaf that does not coerce": "{ nullableThings { name count } }",
+    "getters: in place, declined, raising, null": """{ things { name firstTag { label weight }
+        lastTag { label } guardedTag { label } } nullableThings { count firstTag { label } }
+        one { firstTag { label } } }""",
+    "a getter's null in a non-null field bubbles": """{ nullableThings { name lastTag {
+        label } } things { n: name lastTag { label } } }""",
 }
 
 
@@ -310,6 +356,25 @@ async def test_an_extension_resolve_hook_sees_every_field() -> None:
     assert Recorder.seen.count("name") == 3 and Recorder.seen.count("amount") == 3
 
 
+async def test_getters_answer_in_place_and_decline_to_the_resolver() -> None:
+    CountingFastExecutor.ordinary = []
+    calls: list[str] = []
+    result = execute(SCHEMA._schema, parse("{ things { firstTag { label } guardedTag { label } } }"),
+                     root_value=root(calls, False), middleware=MiddlewareManager(),
+                     is_awaitable=optimized_is_awaitable, executor_class=CountingFastExecutor)
+    assert isinstance(result, ExecutionResult)
+    # Thing 0 answered by the getter, thing 1 declined (its resolver ran), thing 2's getter
+    # raised (an error at its path, as the resolver's would be); the permission field always
+    # goes through its resolver.
+    assert sorted(CountingFastExecutor.ordinary) == ["Thing.firstTag"] + ["Thing.guardedTag"] * 3
+    assert calls == ["first_tag"]
+    assert result.data is not None
+    assert [t["firstTag"] for t in result.data["things"]] == [{"label": "t0"}, {"label": "t1"},
+                                                               None]
+    assert [(e.message, e.path) for e in result.errors or ()] == [
+        ("no first tag for two", ["things", 2, "firstTag"])]
+
+
 # --- differential mode ------------------------------------------------------------------------
 
 
@@ -353,6 +418,13 @@ def restore_mismatches() -> Iterator[None]:
     seen = len(execution_diff.MISMATCHES)
     yield
     del execution_diff.MISMATCHES[seen:]  # this test's own, expected
+
+
+def test_differential_mode_catches_a_getter_that_disagrees_with_its_resolver(
+        restore_mismatches: None) -> None:
+    with pytest.raises(ExecutionMismatch, match="fast execution differs") as raised:
+        _diff_execute(DiffExecutor, "{ things { lyingTag { label } } }", [])
+    assert "from the getter" in str(raised.value) and "from the resolver" in str(raised.value)
 
 
 def test_differential_mode_fails_loudly_on_a_difference(restore_mismatches: None) -> None:
