@@ -35,6 +35,7 @@ from graphql_api.catalog.records import (
     select_categories,
     select_products,
 )
+from graphql_api.core import driver_reads
 from graphql_api.core.errors import ErrorCode, UserError, UserInputError
 from graphql_api.core.models import utcnow
 from graphql_api.core.pagination import (
@@ -149,7 +150,7 @@ async def list_products(
     conn: Reader, query: ProductQuery, sort: ProductSort, page: PageArgs
 ) -> Page[ProductRecord]:
     stmt = keyset_statement(_filtered(live_products(), query, _dialect(conn)), sort.key(), page)
-    rows = [product_record(r) for r in await conn.execute(stmt)]
+    rows = [product_record(r) for r in await driver_reads.fetch(conn, stmt)]
     return build_page(rows, page, sort.values)
 
 
