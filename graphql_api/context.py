@@ -18,6 +18,7 @@ from graphql_api.carts.service import merge_guest_cart
 from graphql_api.catalog.loaders import CatalogLoaders
 from graphql_api.catalog.reads import CatalogReads
 from graphql_api.catalog.warming import product_views
+from graphql_api.core import driver_reads
 from graphql_api.core.database import Database
 from graphql_api.core.errors import Unauthenticated
 from graphql_api.core.resources import Resources
@@ -184,8 +185,8 @@ async def read_user(db: Database, user_id: int) -> User | None:
     """One round trip (a bare read, no session's BEGIN and ROLLBACK): every authenticated
     operation starts with it."""
     async with db.read() as conn:
-        row = (await conn.execute(select(_users).where(_users.c.id == user_id))).first()
-    return None if row is None else User.model_validate(dict(row._mapping))
+        rows = await driver_reads.fetch(conn, select(_users).where(_users.c.id == user_id))
+    return User.model_validate(dict(zip(_users.c.keys(), rows[0], strict=True))) if rows else None
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from graphql_api.carts.models import Cart, CartLine
 from graphql_api.catalog.models import Product
+from graphql_api.core import driver_reads
 from graphql_api.core.errors import ErrorCode, UserError, UserInputError
 from graphql_api.core.models import utcnow
 from graphql_api.core.sql import insert_ignoring_conflicts
@@ -86,7 +87,7 @@ async def create_guest_cart(session: AsyncSession) -> tuple[CartRecord, str]:
 async def read_cart(executor: Executor, owner: CartOwner) -> CartRecord | None:
     """The cart and its lines in one round trip (every cart read starts here): a row per line,
     or one row without a line for an empty cart."""
-    rows = list(await executor.execute(
+    rows = await driver_reads.fetch(executor, (
         select(_carts.c.id, _carts.c.user_id, _carts.c.version, _carts.c.updated_at,
                _lines.c.product_id, _lines.c.quantity, _lines.c.added_at)
         .select_from(_carts.outerjoin(_lines, _lines.c.cart_id == _carts.c.id))

@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from graphql_api.accounts.models import User
 from graphql_api.catalog.models import Product, Review
+from graphql_api.core import driver_reads
 from graphql_api.core.errors import ErrorCode, UserError, UserInputError
 from graphql_api.core.pagination import (
     KeyColumn,
@@ -122,8 +123,8 @@ async def review_pages(
         .order_by(ranked.c.product_id, ranked.c.position)
     )
     rows: dict[int, list[ReviewRecord]] = {pid: [] for pid in ids}
-    for row in await conn.execute(stmt):
-        rows[row.product_id].append(ReviewRecord(*row))
+    for record in (ReviewRecord(*row) for row in await driver_reads.fetch(conn, stmt)):
+        rows[record.product_id].append(record)
     return {pid: build_page(found, page, _cursor_values) for pid, found in rows.items()}
 
 

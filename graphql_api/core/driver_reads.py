@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Compiled, Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Select
 
 _MAX_PLANS = 512
@@ -85,9 +85,13 @@ async def _check(plan: _Plan, dialect: Dialect, driver: Any) -> None:
     plan.checked = True
 
 
-async def fetch(conn: AsyncConnection, stmt: Select[Any]) -> Sequence[Any]:
-    """All rows of the read `stmt` on `conn` (an AUTOCOMMIT read connection: nothing here
-    starts a transaction)."""
+async def fetch(conn: AsyncConnection | AsyncSession, stmt: Select[Any],
+                params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+    """All rows of the read `stmt` (with `params` for its bind parameters, as `execute` takes
+    them). On the driver only for a bare AUTOCOMMIT read connection: a session, or a
+    connection in a transaction, has SQLAlchemy run it."""
+    if not isinstance(conn, AsyncConnection):
+        return (await conn.execute(stmt, params)).all()
     dialect = conn.dialect
     # Only outside transactions: the driver call would not join one SQLAlchemy had begun.
     cache_key = stmt._generate_cache_key() if dialect.driver == "asyncpg" and (
@@ -95,11 +99,12 @@ async def fetch(conn: AsyncConnection, stmt: Select[Any]) -> Sequence[Any]:
             "isolation_level") == "AUTOCOMMIT") else None
     plan = None if cache_key is None else _plan(dialect, stmt, cache_key)
     if cache_key is None or plan is None or plan.compiled is None:
-        return (await conn.execute(stmt)).all()
-    params: Any = plan.compiled.construct_params(extracted_parameters=cache_key.bindparams,
-                                                 escape_names=False)
+        return (await conn.execute(stmt, params)).all()
+    values: Any = plan.compiled.construct_params(
+        dict(params) if params else None, extracted_parameters=cache_key.bindparams,
+        escape_names=False)
     processors = plan.processors or {}
-    args = [processors[name](params[name]) if name in processors else params[name]
+    args = [processors[name](values[name]) if name in processors else values[name]
             for name in plan.names]
     sync_conn: Any = conn.sync_connection
     if sync_conn.dispatch.before_cursor_execute:  # statement counters and loggers still see it
@@ -110,12 +115,12 @@ async def fetch(conn: AsyncConnection, stmt: Select[Any]) -> Sequence[Any]:
         if not plan.checked:
             await _check(plan, dialect, driver)
             if plan.compiled is None:
-                return (await conn.execute(stmt)).all()
+                return (await conn.execute(stmt, params)).all()
         rows: Sequence[Any] = await driver.fetch(plan.sql, *args)
     except Exception:
         # SQLAlchemy runs it again and reports the failure its own way (a disconnect, for one,
         # invalidates the pool so that the next read reconnects).
-        return (await conn.execute(stmt)).all()
+        return (await conn.execute(stmt, params)).all()
     if not plan.row_processors:
         return rows
     processed = []

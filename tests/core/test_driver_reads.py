@@ -5,6 +5,7 @@ On SQLite (the embedded run) every read goes through SQLAlchemy, which these tes
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from decimal import Decimal
 from typing import Any
 
@@ -114,3 +115,17 @@ async def test_a_failing_read_fails_as_sqlalchemy_reports_it(resources: Resource
             assert [tuple(r) for r in await driver_reads.fetch(conn, stmt)] == [(None,)]
     async with resources.db.read() as conn:  # and the pool still serves reads
         assert await driver_reads.fetch(conn, select(literal(7)))
+
+
+async def test_products_by_ids_reads_what_the_expanding_in_reads(resources: Resources) -> None:
+    """On PostgreSQL the batch read is one array parameter (`= ANY`), on the driver; it must
+    find what the expanding IN finds, for missing ids and repeats too."""
+    async with resources.db.read() as conn:
+        ids = [r[0] for r in (await conn.execute(
+            select(service.Product.id).order_by(service.Product.id).limit(8))).all()]
+        asked = [*ids[::2], 10**9, ids[0]]
+        found = await service.products_by_ids(conn, asked)
+        reference = (await conn.execute(service._BY_IDS, {"ids": asked})).all()
+    assert sorted(found) == sorted(r[0] for r in reference) == sorted(set(ids[::2]))
+    assert [_typed([astuple(found[r[0]])]) for r in reference] == [
+        _typed([astuple(product_record(r))]) for r in reference]
