@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 from graphql_api.core.errors import BadUserInput
 
 MAX_PK = 2**31 - 1  # the tables' keys are INTEGER: a larger one would overflow the bind
 
 
+# A page makes one per node and per nested object (its category's, for one), the same ones request
+# after request: the encoding was ~4% of a listing's CPU.
+@lru_cache(maxsize=16384)
 def to_global_id(type_name: str, pk: int | str) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
