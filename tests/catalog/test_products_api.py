@@ -206,10 +206,15 @@ async def test_sql_statements_do_not_grow_with_page_size(gql: Any, resources: An
         await resources.cache.clear()  # measure the database path, not cache hits
         with count_statements() as counter:
             data = await gql.data(query, {"first": size, "f": {"inStock": True}})
-        assert len(data["products"]["edges"]) == size
-        counts.append(counter.count)
+        edges = data["products"]["edges"]
+        assert len(edges) == size
+        # Products made by earlier tests come first (newest) and often have no category: a
+        # page of only those reads no category counts, one statement fewer.
+        categorised = any(e["node"]["category"] for e in edges)
+        counts.append(counter.count + (not categorised))
+    assert categorised  # the 100 reach demo products: their categories' counts were read
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 5, counts  # page, count, categories, category counts (+ generation)
+    assert counts[0] <= 5, counts  # page, count, category counts (+ generation)
 
 
 @pytest.mark.parametrize("cursor_values", [
