@@ -93,33 +93,34 @@ async def fetch(conn: AsyncConnection | AsyncSession, stmt: Select[Any],
     if not isinstance(conn, AsyncConnection):
         return (await conn.execute(stmt, params)).all()
     dialect = conn.dialect
+    sync_conn: Any = conn.sync_connection
     # Only outside transactions: the driver call would not join one SQLAlchemy had begun.
-    cache_key = stmt._generate_cache_key() if dialect.driver == "asyncpg" and (
-        conn.sync_connection is not None and conn.sync_connection.get_execution_options().get(
-            "isolation_level") == "AUTOCOMMIT") else None
-    plan = None if cache_key is None else _plan(dialect, stmt, cache_key)
-    if cache_key is None or plan is None or plan.compiled is None:
+    if dialect.driver != "asyncpg" or sync_conn is None or sync_conn.get_execution_options().get(
+            "isolation_level") != "AUTOCOMMIT" or (cache_key := stmt._generate_cache_key()) is None:
         return (await conn.execute(stmt, params)).all()
-    values: Any = plan.compiled.construct_params(
+    plan = _plan(dialect, stmt, cache_key)
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if plan.compiled is not None and not plan.checked:
+        try:
+            await _check(plan, dialect, driver)
+        except Exception:  # as a failed fetch below: SQLAlchemy's to run and report
+            return (await conn.execute(stmt, params)).all()
+    if plan.compiled is None:
+        return (await conn.execute(stmt, params)).all()
+    bound: Any = plan.compiled.construct_params(
         dict(params) if params else None, extracted_parameters=cache_key.bindparams,
         escape_names=False)
     processors = plan.processors or {}
-    args = [processors[name](values[name]) if name in processors else values[name]
+    args = [processors[name](bound[name]) if name in processors else bound[name]
             for name in plan.names]
-    sync_conn: Any = conn.sync_connection
     if sync_conn.dispatch.before_cursor_execute:  # statement counters and loggers still see it
         sync_conn.dispatch.before_cursor_execute(sync_conn, None, plan.sql, tuple(args), None,
                                                  False)
-    driver: Any = (await conn.get_raw_connection()).driver_connection
     try:
-        if not plan.checked:
-            await _check(plan, dialect, driver)
-            if plan.compiled is None:
-                return (await conn.execute(stmt, params)).all()
         rows: Sequence[Any] = await driver.fetch(plan.sql, *args)
     except Exception:
         # SQLAlchemy runs it again and reports the failure its own way (a disconnect, for one,
-        # invalidates the pool so that the next read reconnects).
+        # invalidates the pool so that the next read reconnects); listeners see it twice.
         return (await conn.execute(stmt, params)).all()
     if not plan.row_processors:
         return rows
