@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import strawberry
@@ -17,8 +17,10 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import Info
-from strawberry.types.execution import ExecutionContext, PreExecutionError
+from strawberry.types.execution import ExecutionContext, ExecutionResult, PreExecutionError
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 from strawberry.utils.await_maybe import await_maybe
 
 from graphql_api.accounts.management import AccountManagementMutation, AccountManagementQuery
@@ -46,6 +48,7 @@ from graphql_api.core.execution_diff import DiffExecutor
 from graphql_api.core.fast_execution import FastExecutor
 from graphql_api.core.ids import decode_pk, from_global_id
 from graphql_api.core.models import utcnow
+from graphql_api.core.prepared_operations import PreparedOperations
 from graphql_api.core.scalars import Node
 from graphql_api.core.settings import Settings
 from graphql_api.core.streams import SharedEventExecutor, until
@@ -182,6 +185,8 @@ ReferenceExecutor = SharedEventExecutor
 class Schema(strawberry.Schema):
     max_tokens = 2000  # set from settings in build_schema
     hide_suggestions = True  # likewise: no "Did you mean" without introspection
+    # Operations executed before, run past Strawberry's per-operation steps (set by build_schema).
+    prepared: PreparedOperations | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Strawberry's executor, except that an order event is executed once per distinct
@@ -193,6 +198,24 @@ class Schema(strawberry.Schema):
     def create_extensions_runner(self, execution_context: ExecutionContext,
                                  extensions: list[SchemaExtension]) -> SchemaExtensionsRunner:
         return ExtensionsRunner(execution_context, extensions)
+
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                      context_value: Any | None = None, root_value: Any | None = None,
+                      operation_name: str | None = None,
+                      allowed_operation_types: Iterable[StrawberryOperationType] | None = None,
+                      operation_extensions: dict[str, Any] | None = None) -> ExecutionResult:
+        operations, prepared = self.prepared, None
+        if operations is not None and root_value is None and operation_extensions is None:
+            prepared = operations.get(query, operation_name)
+        if operations is None or prepared is None:
+            return await super().execute(query, variable_values, context_value, root_value,
+                                         operation_name, allowed_operation_types,
+                                         operation_extensions)
+        if allowed_operation_types is not None and (
+                prepared.operation_type not in allowed_operation_types):
+            raise InvalidOperationTypeError(prepared.operation_type)
+        return await operations.execute(self._schema, prepared, self.execution_context_class,
+                                        variable_values, context_value)
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Silent: ErrorPolicy logs the unexpected errors; expected ones are not log noise."""
@@ -272,11 +295,16 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions = schema_extensions(settings)
+    prepared = PreparedOperations.for_extensions(extensions, maxsize=512, scope=OperationScope)
+    if prepared is not None:
+        extensions.append(prepared.extension)
     schema = Schema(
         query=Query, mutation=Mutation, subscription=Subscription,
-        extensions=schema_extensions(settings),
+        extensions=extensions,
         execution_context_class=DiffingExecutor if settings.graphql_exec_diff else Executor,
     )
+    schema.prepared = prepared
     install_fast_path(schema._schema)
     schema.max_tokens = settings.max_tokens
     schema.hide_suggestions = not settings.introspection_enabled
