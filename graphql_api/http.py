@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -67,6 +68,11 @@ def _negotiate(accept: str | None) -> str | None:
     """
     if not accept or not accept.strip():
         return JSON
+    return _negotiated(accept)
+
+
+@lru_cache(maxsize=256)  # a client sends the same header on every request
+def _negotiated(accept: str) -> str | None:
     ranked: list[tuple[float, int, str]] = []
     refused: set[str] = set()
     for position, part in enumerate(accept.split(",")):
@@ -87,8 +93,8 @@ def _negotiate(accept: str | None) -> str | None:
 
 
 def _wants_ide(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return request.method == "GET" and "text/html" in accept and not request.query_params
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "") and (
+        not request.query_params)
 
 
 def _params_from_get(request: Request) -> dict[str, Any]:
@@ -106,20 +112,40 @@ async def _read_body(request: Request) -> bytes:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise HttpError(413, "Request body is too large.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
+    # The ASGI messages as Request.stream() reads them, without its async generator: a
+    # request's body is almost always one message.
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
             raise HttpError(413, "Request body is too large.")
-    return bytes(body)
+        if chunk:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+@lru_cache(maxsize=64)
+def _content_type_refusal(header: str) -> str | None:
+    """Why a POST's Content-Type is refused, or None for UTF-8 JSON."""
+    media, params = _media_type(header)
+    if media != JSON:
+        return "Send the request as application/json."
+    if params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        return "Send the request body as UTF-8."
+    return None
 
 
 async def _params_from_post(request: Request) -> dict[str, Any]:
-    media, params = _media_type(request.headers.get("content-type", ""))
-    if media != JSON:
-        raise HttpError(415, "Send the request as application/json.")
-    if params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
-        raise HttpError(415, "Send the request body as UTF-8.")
+    refusal = _content_type_refusal(request.headers.get("content-type", ""))
+    if refusal is not None:
+        raise HttpError(415, refusal)
     try:
         body = json.loads((await _read_body(request)).decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
@@ -286,5 +312,25 @@ def _respond(body: dict[str, Any], media: str, status: int) -> Response:
 
 def _respond_text(text: str, media: str, status: int, headers: dict[str, str] | None = None
                   ) -> Response:
-    return Response(text, status_code=status, headers=headers,
-                    media_type=media if media == JSON else f"{media}; charset=utf-8")
+    return _Prepared(text.encode(), status, _CONTENT_TYPES[media], headers)
+
+
+_CONTENT_TYPES = {JSON: JSON.encode("latin-1"),
+                  GRAPHQL_RESPONSE: f"{GRAPHQL_RESPONSE}; charset=utf-8".encode("latin-1")}
+
+
+class _Prepared(Response):
+    """A Response with its raw headers written out directly: Starlette's constructor renders,
+    then rebuilds the header list through its generic checks (~4 µs of a ~250 µs cache hit).
+    The same headers, in the same order, as `Response(text, status, headers, media_type)`."""
+
+    def __init__(self, body: bytes, status: int, content_type: bytes,
+                 headers: dict[str, str] | None) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        raw = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+               for name, value in headers.items()] if headers else []
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        raw.append((b"content-type", content_type))
+        self.raw_headers = raw

@@ -205,7 +205,9 @@ class Cache:
 
     @property
     def _skipping(self) -> bool:
-        return time.monotonic() < self._open_until
+        # A disabled cache answers nothing: no backend call (each is a task under aiocache's
+        # timeout) for a value known to be absent.
+        return self.kind == "disabled" or time.monotonic() < self._open_until
 
     # --- hit and miss counting -------------------------------------------------------------
 

@@ -147,3 +147,22 @@ async def test_overlong_query_text_is_refused(client: Any) -> None:
     query = "{ __typename }" + "#" + "x" * 30_000
     response = await client.post("/graphql", json={"query": query})
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("media", ["application/json", GR])
+@pytest.mark.parametrize("headers", [None, {"x-cache": "hit"}, {"x-request-id": "r1", "X-Other": "1"}])
+@pytest.mark.parametrize("status", [200, 400, 401])
+def test_responses_are_starlettes_byte_for_byte(media: str, headers: Any, status: int) -> None:
+    """The endpoint's responses skip Starlette's generic constructor; what they send is the same."""
+    from starlette.responses import Response
+
+    from graphql_api.http import _respond_text
+
+    text = '{"data":{"name":"Café ☕"}}'
+    ours = _respond_text(text, media, status, headers)
+    theirs = Response(text, status_code=status, headers=headers,
+                      media_type=media if media == "application/json" else f"{media}; charset=utf-8")
+    assert (ours.status_code, ours.raw_headers, ours.body) == (
+        theirs.status_code, theirs.raw_headers, theirs.body)
+    ours.headers["set-cookie"] = "a=b"  # cookies are added to it like to any Response
+    assert (b"set-cookie", b"a=b") in ours.raw_headers
