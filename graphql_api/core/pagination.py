@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Integer, Select, and_, bindparam, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from graphql_api.core.errors import BadUserInput
@@ -179,6 +179,36 @@ def keyset_statement(stmt: Select[Any], key: SortKey, page: PageArgs) -> Select[
     if cursor is not None:
         stmt = stmt.where(_after(key, decode_cursor(cursor, key), forward))
     return stmt.order_by(*_order(key, forward)).limit(page.size + 1)
+
+
+def keyset_template(stmt: Select[Any], key: SortKey, page: PageArgs) -> Select[Any]:
+    """`keyset_statement` with the cursor's values and the limit as named parameters
+    (`keyset_params` gives them): one statement per shape (the key, the direction, whether there
+    is a cursor), which a caller can build once and reuse, so that neither the statement nor
+    SQLAlchemy's cache key of it is made again for every page."""
+    forward = not page.backwards
+    cursor = page.before if page.backwards else page.after
+    if cursor is not None:
+        values = [bindparam(f"keyset_{i}", type_=part.column.type)
+                  for i, part in enumerate(key.columns)]
+        stmt = stmt.where(_after(key, values, forward))
+    return stmt.order_by(*_order(key, forward)).limit(bindparam("keyset_limit", type_=Integer))
+
+
+def keyset_shape(page: PageArgs) -> tuple[bool, bool]:
+    """What of a page changes `keyset_template`'s statement (with the key itself)."""
+    return page.backwards, (page.before if page.backwards else page.after) is not None
+
+
+def keyset_params(key: SortKey, page: PageArgs) -> dict[str, Any]:
+    """The parameters of `keyset_template`'s statement for this page (a forged cursor raises
+    BadUserInput, as for `keyset_statement`)."""
+    params: dict[str, Any] = {"keyset_limit": page.size + 1}
+    cursor = page.before if page.backwards else page.after
+    if cursor is not None:
+        for i, value in enumerate(decode_cursor(cursor, key)):
+            params[f"keyset_{i}"] = value
+    return params
 
 
 def cursor_function(cursor_values: Callable[[T], Sequence[Any]]) -> Callable[[T], str]:

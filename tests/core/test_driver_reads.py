@@ -18,7 +18,7 @@ from graphql_api.catalog import service
 from graphql_api.catalog.models import Category
 from graphql_api.catalog.records import product_record
 from graphql_api.core import driver_reads
-from graphql_api.core.pagination import PageArgs, encode_cursor, keyset_statement
+from graphql_api.core.pagination import PageArgs, encode_cursor
 from graphql_api.core.resources import Resources
 
 QUERIES = {
@@ -40,8 +40,8 @@ def _typed(rows: Any) -> list[list[tuple[type, Any]]]:
 
 def _statement(query: service.ProductQuery, sort: service.ProductSort, page: PageArgs,
                dialect: str) -> Any:
-    return keyset_statement(service._filtered(service.live_products(), query, dialect),
-                            sort.key(), page)
+    """The listing's statement and its parameters, as list_products reads them."""
+    return service.listing_statement(query, sort, page, dialect)
 
 
 def _on_driver(resources: Resources) -> bool:
@@ -57,9 +57,9 @@ async def test_listing_rows_are_sqlalchemys(resources: Resources, field: service
     sort = service.ProductSort(field, descending)
     async with db.read() as conn:
         first = PageArgs(first=3).validated(100)
-        stmt = _statement(QUERIES[query], sort, first, db.dialect)
-        ours = await driver_reads.fetch(conn, stmt)
-        reference = (await conn.execute(stmt)).all()
+        stmt, params = _statement(QUERIES[query], sort, first, db.dialect)
+        ours = await driver_reads.fetch(conn, stmt, params)
+        reference = (await conn.execute(stmt, params)).all()
         assert _typed(ours) == _typed(reference)
         if not reference:
             assert query == "name contains, with LIKE's escapes"  # the others find products
@@ -69,19 +69,19 @@ async def test_listing_rows_are_sqlalchemys(resources: Resources, field: service
         # processors: UTCDateTime's for the created_at sort), and the page back from there.
         cursor = encode_cursor(sort.values(product_record(reference[-1])))
         for page in (PageArgs(first=3, after=cursor), PageArgs(last=2, before=cursor)):
-            stmt = _statement(QUERIES[query], sort, page.validated(100), db.dialect)
-            assert _typed(await driver_reads.fetch(conn, stmt)) == _typed(
-                (await conn.execute(stmt)).all())
+            stmt, params = _statement(QUERIES[query], sort, page.validated(100), db.dialect)
+            assert _typed(await driver_reads.fetch(conn, stmt, params)) == _typed(
+                (await conn.execute(stmt, params)).all())
 
 
 async def test_the_listing_is_read_on_the_driver_and_counted(resources: Resources,
                                                              count_statements: Any) -> None:
-    stmt = _statement(service.ProductQuery(), service.ProductSort(),
-                      PageArgs(first=20).validated(100), resources.db.dialect)
+    stmt, params = _statement(service.ProductQuery(), service.ProductSort(),
+                              PageArgs(first=20).validated(100), resources.db.dialect)
     driver_reads._PLANS.clear()  # the first read of a shape (its plan made and checked) too
     async with resources.db.read() as conn:
         with count_statements() as counted:
-            rows = await driver_reads.fetch(conn, stmt)
+            rows = await driver_reads.fetch(conn, stmt, params)
     assert rows and counted.count == 1  # statement counters see driver reads too
     key = stmt._generate_cache_key()
     plan = driver_reads._PLANS.get(key.key)
@@ -130,3 +130,23 @@ async def test_products_by_ids_reads_what_the_expanding_in_reads(resources: Reso
     assert sorted(found) == sorted(r[0] for r in reference) == sorted(set(ids[::2]))
     assert [_typed([astuple(found[r[0]])]) for r in reference] == [
         _typed([astuple(product_record(r))]) for r in reference]
+
+
+async def test_a_listing_shape_is_built_once_and_its_values_are_parameters(
+        resources: Resources) -> None:
+    """Two brands, two cursors: one statement object (so one SQLAlchemy cache key), and each
+    page reads its own values."""
+    db, sort = resources.db, service.ProductSort(service.SortField.NAME, False)
+    async with db.read() as conn:
+        brands = [r[0] for r in (await conn.execute(select(
+            service.Product.brand).where(service.Product.brand.is_not(None)).distinct()  # type: ignore[union-attr]
+            .limit(2))).all()]
+        assert len(brands) == 2
+        statements, pages = set(), []
+        for brand in brands:
+            stmt, params = _statement(service.ProductQuery(brand=brand), sort,
+                                      PageArgs(first=2).validated(100), db.dialect)
+            statements.add(id(stmt))
+            rows = await driver_reads.fetch(conn, stmt, params)
+            pages.append({product_record(r).brand for r in rows})
+        assert len(statements) == 1 and pages == [{brands[0]}, {brands[1]}]
