@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Integer, Select, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
@@ -26,7 +27,9 @@ from graphql_api.core.pagination import (
     SortKey,
     build_page,
     decode_cursor,
-    keyset_statement,
+    keyset_params,
+    keyset_shape,
+    keyset_template,
 )
 from graphql_api.orders.purchases import has_paid_purchase
 from graphql_api.search import outbox as search_outbox
@@ -103,27 +106,48 @@ async def reviews_by_ids(conn: AsyncConnection, ids: list[int]) -> dict[int, Rev
     return {r.id: r for r in (ReviewRecord(*row) for row in rows)}
 
 
+# One statement per shape (dialect, direction, cursor or not), every value a parameter: building
+# this window query and its SQLAlchemy cache key per request was a third of a detail page's CPU.
+_REVIEW_PAGES: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _review_pages_statement(dialect: str, page: PageArgs) -> Select[Any]:
+    shape = (dialect, *keyset_shape(page))
+    stmt = _REVIEW_PAGES.get(shape)
+    if stmt is not None:
+        return stmt
+    if dialect == "postgresql":  # one array parameter: one statement text for any number of ids
+        of_products = _review.c.product_id == any_(
+            bindparam("product_ids", type_=postgresql.ARRAY(Integer)))
+    else:
+        of_products = _review.c.product_id.in_(bindparam("product_ids", expanding=True))
+    # keyset_template contributes the cursor's condition; the window replaces its order and limit.
+    matching = keyset_template(_select_reviews().where(of_products), NEWEST_FIRST, page
+                               ).order_by(None).limit(None)
+    walk = [_review.c.created_at, _review.c.id]
+    order = [c.asc() for c in walk] if page.backwards else [c.desc() for c in walk]
+    position = func.row_number().over(partition_by=_review.c.product_id, order_by=order)
+    ranked = matching.add_columns(position.label("position")).subquery()
+    stmt = _REVIEW_PAGES[shape] = (
+        select(*(c for c in ranked.c if c.name != "position"))
+        .where(ranked.c.position <= bindparam("page_rows", type_=Integer))
+        .order_by(ranked.c.product_id, ranked.c.position)
+    )
+    return stmt
+
+
 async def review_pages(
     conn: AsyncConnection, product_ids: Sequence[int], page: PageArgs
 ) -> dict[int, Page[ReviewRecord]]:
     """The same page of reviews of each product, in one statement: the rows are numbered per
     product in the walk's order and the first `size + 1` of each are kept."""
     ids = sorted(set(product_ids))
-    # keyset_statement contributes the cursor's condition; the window replaces its order and limit.
-    matching = keyset_statement(
-        _select_reviews().where(_review.c.product_id.in_(ids)), NEWEST_FIRST, page
-    ).order_by(None).limit(None)
-    walk = [_review.c.created_at, _review.c.id]
-    order = [c.asc() for c in walk] if page.backwards else [c.desc() for c in walk]
-    position = func.row_number().over(partition_by=_review.c.product_id, order_by=order)
-    ranked = matching.add_columns(position.label("position")).subquery()
-    stmt = (
-        select(*(c for c in ranked.c if c.name != "position"))
-        .where(ranked.c.position <= page.size + 1)
-        .order_by(ranked.c.product_id, ranked.c.position)
-    )
+    params = keyset_params(NEWEST_FIRST, page)
+    params["page_rows"] = params.pop("keyset_limit")
+    params["product_ids"] = ids
+    stmt = _review_pages_statement(conn.dialect.name, page)
     rows: dict[int, list[ReviewRecord]] = {pid: [] for pid in ids}
-    for record in (ReviewRecord(*row) for row in await driver_reads.fetch(conn, stmt)):
+    for record in (ReviewRecord(*row) for row in await driver_reads.fetch(conn, stmt, params)):
         rows[record.product_id].append(record)
     return {pid: build_page(found, page, _cursor_values) for pid, found in rows.items()}
 
