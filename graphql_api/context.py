@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from graphql_api.accounts.cookies import SessionCookies
 from graphql_api.accounts.models import User
@@ -179,13 +179,15 @@ def anonymous(token: str | None, cookies: SessionCookies | None) -> bool:
 
 
 _users = User.__table__  # type: ignore[attr-defined]
+# Built once: a statement and its SQLAlchemy cache key made per request cost more than its read.
+_USER_BY_ID = select(_users).where(_users.c.id == bindparam("user_id"))
 
 
 async def read_user(db: Database, user_id: int) -> User | None:
     """One round trip (a bare read, no session's BEGIN and ROLLBACK): every authenticated
     operation starts with it."""
     async with db.read() as conn:
-        rows = await driver_reads.fetch(conn, select(_users).where(_users.c.id == user_id))
+        rows = await driver_reads.fetch(conn, _USER_BY_ID, {"user_id": user_id})
     return User.model_validate(dict(zip(_users.c.keys(), rows[0], strict=True))) if rows else None
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from graphql_api.carts.models import Cart, CartLine
@@ -51,6 +51,12 @@ class CartOwner:
             return _carts.c.user_id == self.user_id
         return _carts.c.token_hash == hash_token(self.token or "")
 
+    def cart_read(self) -> tuple[Select[Any], dict[str, Any]]:
+        """`read_cart`'s statement (one of two, built once) and its parameter."""
+        if self.user_id is not None:
+            return _CART_BY_USER, {"owner": self.user_id}
+        return _CART_BY_TOKEN, {"owner": hash_token(self.token or "")}
+
 
 @dataclass(slots=True)
 class CartLineRecord:
@@ -84,14 +90,23 @@ async def create_guest_cart(session: AsyncSession) -> tuple[CartRecord, str]:
     return CartRecord(id=result.scalar_one(), user_id=None, version=1, updated_at=now), token
 
 
+def _cart_with_lines(owner: ColumnElement[bool]) -> Select[Any]:
+    return (select(_carts.c.id, _carts.c.user_id, _carts.c.version, _carts.c.updated_at,
+                   _lines.c.product_id, _lines.c.quantity, _lines.c.added_at)
+            .select_from(_carts.outerjoin(_lines, _lines.c.cart_id == _carts.c.id))
+            .where(owner).order_by(_lines.c.added_at, _lines.c.id))
+
+
+# Built once, the owner a parameter: every cart read runs one of them.
+_CART_BY_USER = _cart_with_lines(_carts.c.user_id == bindparam("owner"))
+_CART_BY_TOKEN = _cart_with_lines(_carts.c.token_hash == bindparam("owner"))
+
+
 async def read_cart(executor: Executor, owner: CartOwner) -> CartRecord | None:
     """The cart and its lines in one round trip (every cart read starts here): a row per line,
     or one row without a line for an empty cart."""
-    rows = await driver_reads.fetch(executor, (
-        select(_carts.c.id, _carts.c.user_id, _carts.c.version, _carts.c.updated_at,
-               _lines.c.product_id, _lines.c.quantity, _lines.c.added_at)
-        .select_from(_carts.outerjoin(_lines, _lines.c.cart_id == _carts.c.id))
-        .where(owner.condition()).order_by(_lines.c.added_at, _lines.c.id)))
+    stmt, params = owner.cart_read()
+    rows = await driver_reads.fetch(executor, stmt, params)
     if not rows:
         return None
     cart = CartRecord(*rows[0][:4])
