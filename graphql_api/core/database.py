@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from sqlalchemy import event, text
@@ -73,8 +73,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 async def to_completion(work: Coroutine[Any, Any, T]) -> T:
     """`work` in a task of its own, finished even if the caller is cancelled meanwhile; the
-    caller's cancellation is re-raised once it has."""
-    task = asyncio.ensure_future(work)
+    caller's cancellation is re-raised once it has.
+
+    Its first step runs at once, in the caller (as an eager task does in Python 3.12): a
+    checkout of an idle pooled connection, and most check-ins, finish in it without ever
+    waiting, and what never waits cannot be cancelled midway, so they need no task (a task and
+    a shield cost ~8 µs, twice per read). Work that does wait goes on in a task from there."""
+    try:
+        waiting_for = work.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    except BaseException:
+        work.close()
+        raise
+    task = asyncio.ensure_future(_resumed(work, waiting_for))
     cancelled: asyncio.CancelledError | None = None
     while True:
         try:
@@ -87,6 +99,29 @@ async def to_completion(work: Coroutine[Any, Any, T]) -> T:
     if cancelled is not None:
         raise cancelled
     return result
+
+
+async def _resumed(work: Coroutine[Any, Any, T], waiting_for: Any) -> T:
+    """Steps `work` on from where its first step stopped, as a task steps a coroutine: it had
+    yielded the future it waits for (or None, to let the loop run once)."""
+    while True:
+        try:
+            if waiting_for is None:
+                await asyncio.sleep(0)
+            else:
+                # The flag its await set is a task's to clear before it waits on the future.
+                waiting_for._asyncio_future_blocking = False
+                await waiting_for
+        except BaseException as error:  # the future failed (or this task is cancelled)
+            try:
+                waiting_for = work.throw(error)
+            except StopIteration as done:
+                return cast(T, done.value)
+            continue
+        try:
+            waiting_for = work.send(None)
+        except StopIteration as done:
+            return cast(T, done.value)
 
 
 async def _connect(engine: AsyncEngine) -> AsyncConnection:
