@@ -252,7 +252,8 @@ class GraphQLHTTP:
         responses = cache_key = generation = reads = None
         # Only callers without any credentials (token or cookie) share cached responses. A hit
         # is served before the context is made: it needs none of it.
-        if anonymous(token, cookies) and cacheable(params, self.max_tokens):
+        if resources.cache.kind != "disabled" and anonymous(token, cookies) and cacheable(
+                params, self.max_tokens):
             # One round trip reads the generation and the entry; on a miss, the execution's
             # reads use that same generation.
             reads = CatalogReads(resources)

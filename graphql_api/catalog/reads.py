@@ -82,21 +82,26 @@ class CatalogReads:
         return await self.cache.get_or_set(f"{prefix}:{suffix}", load)
 
     async def products_page(
-        self, query: service.ProductQuery, sort: service.ProductSort, page: PageArgs
+        self, query: service.ProductQuery, sort: service.ProductSort, page: PageArgs,
+        columns: frozenset[str] | None = None,
     ) -> Page[ProductRecord]:
+        """`columns`: the record fields the caller needs (catalog/projection.py). Only an
+        uncached read takes just those: a cached page is whole, for every selection after it."""
         prefix = await self._prefix()
+        if prefix is None:
+            async with self.resources.db.read() as conn:
+                return await service.list_products(conn, query, sort, page, columns)
         key = f"{prefix}:page:{query.cache_key()}:{sort.field.value}:{sort.descending}:{page}"
-        if prefix is not None and (hit := await self.cache.get(key)) is not None:
+        if (hit := await self.cache.get(key)) is not None:
             return Page([_product(r) for r in hit["rows"]], cursor_function(sort.values),
                         hit["has_next"], hit["has_previous"])
         async with self.resources.db.read() as conn:
             result = await service.list_products(conn, query, sort, page)
-        if prefix is not None:
-            await self.cache.set(key, {
-                "rows": [p.to_json() for p in result.rows],
-                "has_next": result.has_next,
-                "has_previous": result.has_previous,
-            })
+        await self.cache.set(key, {
+            "rows": [p.to_json() for p in result.rows],
+            "has_next": result.has_next,
+            "has_previous": result.has_previous,
+        })
         return result
 
     async def products_count(self, query: service.ProductQuery) -> int:

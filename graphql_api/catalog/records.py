@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -114,3 +115,46 @@ def product_record(row: Any) -> ProductRecord:
 
 def category_record(row: Any) -> CategoryRecord:
     return CategoryRecord(*row)
+
+
+class _NotRead:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_READ"
+
+
+# A record field its read left out (catalog/projection.py): no field the request asks for
+# reads it, and anything that did would fail on it rather than see a plausible value.
+NOT_READ: Any = _NotRead()
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """A read of some of a product's columns: its select and the records of its rows."""
+
+    select: Select[Any]
+    positions: tuple[int, ...]  # per PRODUCT_FIELDS: its column in the row, or -1
+    category_at: int  # where the category's columns start in the row; -1: not joined
+
+    def record(self, row: Any) -> ProductRecord:
+        record = ProductRecord(*[NOT_READ if i < 0 else row[i] for i in self.positions])
+        if self.category_at >= 0 and row[self.category_at] is not None:
+            record.category = CategoryRecord(*row[self.category_at:])
+        return record
+
+
+@lru_cache(maxsize=128)
+def projection(columns: frozenset[str]) -> Projection:
+    """The product fields in `columns` (ProductRecord's names; "category": the joined
+    category), in PRODUCT_FIELDS order, and the category's columns after them if asked for."""
+    names = [f for f in PRODUCT_FIELDS if f in columns]
+    selected = [_product_table.c[f] for f in names]
+    stmt: Select[Any]
+    if "category" in columns:
+        stmt = select(*selected, *(_category_table.c[f] for f in CATEGORY_FIELDS)).outerjoin(
+            _category_table, _category_table.c.id == _product_table.c.category_id)
+    else:
+        stmt = select(*selected).select_from(_product_table)
+    return Projection(stmt, tuple(names.index(f) if f in names else -1 for f in PRODUCT_FIELDS),
+                      len(names) if "category" in columns else -1)

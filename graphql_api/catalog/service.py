@@ -37,6 +37,7 @@ from graphql_api.catalog.records import (
     ProductRecord,
     category_record,
     product_record,
+    projection,
     select_categories,
     select_products,
 )
@@ -197,23 +198,32 @@ def _shaped(shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[
     return stmt
 
 
-def listing_statement(query: ProductQuery, sort: ProductSort, page: PageArgs, dialect: str
+def listing_statement(query: ProductQuery, sort: ProductSort, page: PageArgs, dialect: str,
+                      columns: frozenset[str] | None = None
                       ) -> tuple[Select[Any], dict[str, Any]]:
     """A listing page's statement (the same object for every page of its shape) and its
-    parameters."""
+    parameters; with `columns`, of only those record fields (`records.projection`)."""
     key = sort.key()
     params = {**_filter_params(query, dialect), **keyset_params(key, page)}
-    stmt = _shaped(("list", dialect, _filter_shape(query), sort, keyset_shape(page)),
-                   lambda: keyset_template(_filtered(live_products(), query, dialect), key, page))
+
+    def build() -> Select[Any]:
+        base = _LIVE_PRODUCTS if columns is None else projection(columns).select.where(_live)
+        return keyset_template(_filtered(base, query, dialect), key, page)
+
+    stmt = _shaped(("list", dialect, _filter_shape(query), sort, keyset_shape(page), columns),
+                   build)
     return stmt, params
 
 
 async def list_products(
-    conn: Reader, query: ProductQuery, sort: ProductSort, page: PageArgs
+    conn: Reader, query: ProductQuery, sort: ProductSort, page: PageArgs,
+    columns: frozenset[str] | None = None,
 ) -> Page[ProductRecord]:
-    stmt, params = listing_statement(query, sort, page, _dialect(conn))
-    rows = [product_record(r) for r in await driver_reads.fetch(conn, stmt, params)]
-    return build_page(rows, page, sort.values)
+    """A page of products; with `columns`, records of only those fields, NOT_READ elsewhere."""
+    stmt, params = listing_statement(query, sort, page, _dialect(conn), columns)
+    rows = await driver_reads.fetch(conn, stmt, params)
+    record = product_record if columns is None else projection(columns).record
+    return build_page([record(r) for r in rows], page, sort.values)
 
 
 def _dialect(conn: Reader) -> str:

@@ -13,7 +13,8 @@ from strawberry.types import Info
 
 from graphql_api.accounts.permissions import require_admin
 from graphql_api.catalog import pricing, service
-from graphql_api.catalog.records import CategoryRecord, ProductRecord
+from graphql_api.catalog.projection import listing_columns
+from graphql_api.catalog.records import NOT_READ, CategoryRecord, ProductRecord
 from graphql_api.core.errors import BadUserInput, UserError
 from graphql_api.core.events import PRODUCT_CHANGED
 from graphql_api.core.fast_execution import READ_ORDINARILY, fast_read
@@ -123,7 +124,10 @@ class Product(Node):
 
     @classmethod
     def from_record(cls, r: ProductRecord) -> Product:
-        return cls(
+        # Every field set as the dataclass __init__ sets it (it has no defaults to fill in and
+        # no __post_init__), without its keyword matching: a page makes one per product.
+        product = object.__new__(cls)
+        product.__dict__.update(
             id=strawberry.ID(to_global_id("Product", r.id)),
             sku=r.sku,
             slug=r.slug,
@@ -135,12 +139,13 @@ class Product(Node):
             brand=r.brand,
             tags=r.tags,
             images=r.images,
-            rating=float(r.rating),
+            rating=r.rating if r.rating is NOT_READ else float(r.rating),
             review_count=r.review_count,
             created_at=r.created_at,
             updated_at=r.updated_at,
             record=r,
         )
+        return product
 
     @strawberry.field
     def in_stock(self) -> bool:
@@ -229,7 +234,9 @@ async def product_connection(
     sort = sort_by or ProductSort()
     query = _query(filter, category_id)
     spec = service.ProductSort(sort.field, sort.direction is SortDirection.DESC)
-    result = await ctx.catalog.reads.products_page(query, spec, page)
+    raw = info._raw_info
+    columns = listing_columns(raw.field_nodes, raw.fragments, spec.field.value)
+    result = await ctx.catalog.reads.products_page(query, spec, page, columns)
     return to_connection(
         result, Product.from_record, lambda: ctx.catalog.reads.products_count(query)
     )
