@@ -25,7 +25,7 @@ from graphql_api.core.jobs import InProcessJobs
 from graphql_api.core.resources import Resources
 from graphql_api.core.schedule import InProcessScheduler, schedules
 from graphql_api.core.settings import Settings, get_settings
-from graphql_api.http import GraphQLHTTP
+from graphql_api.http import GraphQLHTTP, GraphQLRequest
 from graphql_api.playground import ASSET_ROUTE
 from graphql_api.schema import build_schema
 from graphql_api.search.factory import create_search_engine
@@ -81,7 +81,7 @@ def direct_endpoint(endpoint: GraphQLHTTP) -> ASGIApp:
     ServerErrorMiddleware does (a plain 500, then the exception raised for the server's log)."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
+        request = GraphQLRequest(scope, receive, send)
         try:
             response = await endpoint.endpoint(request)
         except Exception:

@@ -13,8 +13,10 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Scope
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -33,6 +35,42 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
 MAX_QUERY_CHARS = 20_000
+
+
+class IndexedHeaders(Headers):
+    """Starlette's Headers, looked up in a dict (the first value of a repeated name, as Headers
+    gives it): Headers scans its list on every lookup, and a missing header (most requests have
+    no Authorization, Origin or Cookie) costs a raised and caught KeyError on top."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope=scope)
+        index: dict[bytes, bytes] = {}
+        for name, value in self.raw:
+            index.setdefault(name.lower(), value)
+        self._index = index
+
+    def __getitem__(self, key: str) -> str:
+        value = self._index.get(key.lower().encode("latin-1"))
+        if value is None:
+            raise KeyError(key)
+        return value.decode("latin-1")
+
+    def __contains__(self, key: Any) -> bool:
+        return isinstance(key, str) and key.lower().encode("latin-1") in self._index
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._index.get(key.lower().encode("latin-1"))
+        return default if value is None else value.decode("latin-1")
+
+
+class GraphQLRequest(Request):
+    """A request whose headers are IndexedHeaders."""
+
+    @property
+    def headers(self) -> Headers:
+        if not hasattr(self, "_headers"):
+            self._headers = IndexedHeaders(self.scope)
+        return self._headers
 
 
 class HttpError(Exception):

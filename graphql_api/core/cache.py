@@ -365,7 +365,10 @@ class Cache:
         async with asyncio.timeout(OP_TIMEOUT_SECONDS):
             raw = await backend.client.mget([backend.build_key(k) for k in keys])
         loads = backend.serializer.loads
-        return [None if v is None else loads(v.decode()) for v in raw]
+        # A plain counter (the catalog generation, on every hit) is read without the JSON
+        # decoder: what json.loads gives for it (JSON has no leading zeros).
+        return [None if v is None else int(v) if v.isdigit() and (len(v) == 1 or v[0] != 48)
+                else loads(v.decode()) for v in raw]
 
     def count_lookups(self, hits: int, misses: int) -> None:
         """Lookups read with `count=False` and judged by the caller (an entry that is there but

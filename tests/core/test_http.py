@@ -166,3 +166,25 @@ def test_responses_are_starlettes_byte_for_byte(media: str, headers: Any, status
         theirs.status_code, theirs.raw_headers, theirs.body)
     ours.headers["set-cookie"] = "a=b"  # cookies are added to it like to any Response
     assert (b"set-cookie", b"a=b") in ours.raw_headers
+
+
+def test_indexed_headers_answer_as_starlettes() -> None:
+    """Lookups by name, case-insensitive, the first of a repeated header, missing ones."""
+    from starlette.datastructures import Headers
+
+    from graphql_api.http import IndexedHeaders
+
+    raw = [(b"host", b"shop.example"), (b"cookie", b"a=1"), (b"cookie", b"b=2"),
+           (b"x-cart-token", b"t\xe9")]
+    ours, theirs = IndexedHeaders({"headers": raw}), Headers(scope={"headers": list(raw)})
+    for name in ("host", "Host", "COOKIE", "x-cart-token", "authorization", "origin"):
+        assert ours.get(name) == theirs.get(name)
+        assert ours.get(name, "-") == theirs.get(name, "-")
+        assert (name in ours) == (name in theirs)
+        if name in theirs:
+            assert ours[name] == theirs[name]
+        else:
+            with pytest.raises(KeyError):
+                ours[name]
+    assert ours.getlist("cookie") == theirs.getlist("cookie") == ["a=1", "b=2"]
+    assert ours.raw == theirs.raw and dict(ours) == dict(theirs)
