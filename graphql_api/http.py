@@ -14,7 +14,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from starlette.datastructures import Headers
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -150,23 +150,12 @@ async def _read_body(request: Request) -> bytes:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise HttpError(413, "Request body is too large.")
-    # The ASGI messages as Request.stream() reads them, without its async generator: a
-    # request's body is almost always one message.
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
             raise HttpError(413, "Request body is too large.")
-        if chunk:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return bytes(body)
 
 
 @lru_cache(maxsize=64)
@@ -290,7 +279,7 @@ class GraphQLHTTP:
         responses = cache_key = generation = reads = None
         # Only callers without any credentials (token or cookie) share cached responses. A hit
         # is served before the context is made: it needs none of it.
-        if resources.cache.kind != "disabled" and anonymous(token, cookies) and cacheable(
+        if resources.cache.enabled and anonymous(token, cookies) and cacheable(
                 params, self.max_tokens):
             # One round trip reads the generation and the entry; on a miss, the execution's
             # reads use that same generation.

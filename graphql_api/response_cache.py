@@ -69,14 +69,8 @@ class ResponseCache:
     def key(params: dict[str, Any], media: str) -> str:
         """The key of an eligible request (one per request, whatever the generation)."""
         query, operation_name = params["query"], params.get("operationName")
-        variables = params.get("variables")
-        # Each part length-prefixed, so no two requests share the text hashed; the variables
-        # (the only part that needs it) in canonical JSON.
-        canonical = "" if not variables else json.dumps(variables, sort_keys=True,
-                                                        separators=(",", ":"))
-        name = "" if operation_name is None else f"{len(operation_name)}:{operation_name}"
-        request = (f"{len(query)}:{query}|{name}|{media}|{variables is None:d}"
-                   f"{len(canonical)}:{canonical}")
+        request = json.dumps([query, params.get("variables"), operation_name, media],
+                             sort_keys=True, separators=(",", ":"))
         return f"response:{hashlib.sha256(request.encode()).hexdigest()}"
 
     async def get(self, key: str) -> tuple[int | None, tuple[str, list[str]] | None]:

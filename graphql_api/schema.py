@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import Any
 
 import strawberry
@@ -50,6 +50,7 @@ from graphql_api.core.execution_diff import DiffExecutor
 from graphql_api.core.fast_execution import FastExecutor
 from graphql_api.core.ids import decode_pk, from_global_id
 from graphql_api.core.models import utcnow
+from graphql_api.core.operation_scope import OperationScope
 from graphql_api.core.prepared_operations import PreparedOperations
 from graphql_api.core.scalars import Node
 from graphql_api.core.settings import Settings
@@ -113,23 +114,6 @@ class Subscription(OrderSubscription):
                 if message.get("id") == pk or pk in message.get("ids", ()):
                     info.context.refresh_loaders()  # read the product as it is now
                     yield await resolve_product_node(info, pk)
-
-
-class OperationScope(SchemaExtension):
-    """Each operation starts from a fresh view of the caller and the catalog, and gives back
-    what it held as it ends (see Context)."""
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context.context
-        begin = getattr(context, "begin_operation", None)
-        if begin is not None:
-            begin()
-        try:
-            yield
-        finally:
-            end = getattr(context, "end_operation", None)
-            if end is not None:
-                end()
 
 
 class _NoHooks:
@@ -314,7 +298,7 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions = schema_extensions(settings)
-    prepared = PreparedOperations.for_extensions(extensions, maxsize=512, scope=OperationScope)
+    prepared = PreparedOperations.for_extensions(extensions, maxsize=512)
     if prepared is not None:
         extensions.append(prepared.extension)
     schema = Schema(

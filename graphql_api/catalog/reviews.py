@@ -31,6 +31,7 @@ from graphql_api.core.pagination import (
     keyset_shape,
     keyset_template,
 )
+from graphql_api.core.sql import shaped_statement
 from graphql_api.orders.purchases import has_paid_purchase
 from graphql_api.search import outbox as search_outbox
 
@@ -106,34 +107,32 @@ async def reviews_by_ids(conn: AsyncConnection, ids: list[int]) -> dict[int, Rev
     return {r.id: r for r in (ReviewRecord(*row) for row in rows)}
 
 
-# One statement per shape (dialect, direction, cursor or not), every value a parameter: building
-# this window query and its SQLAlchemy cache key per request was a third of a detail page's CPU.
-_REVIEW_PAGES: dict[tuple[Any, ...], Select[Any]] = {}
-
-
 def _review_pages_statement(dialect: str, page: PageArgs) -> Select[Any]:
-    shape = (dialect, *keyset_shape(page))
-    stmt = _REVIEW_PAGES.get(shape)
-    if stmt is not None:
-        return stmt
+    """The page's window statement, built once per shape (dialect, direction, cursor or not):
+    building it and its SQLAlchemy cache key per request was a third of a detail page's CPU."""
+    return shaped_statement(("review_pages", dialect, *keyset_shape(page)),
+                            lambda: _build_review_pages(dialect, page))
+
+
+def _build_review_pages(dialect: str, page: PageArgs) -> Select[Any]:
     if dialect == "postgresql":  # one array parameter: one statement text for any number of ids
         of_products = _review.c.product_id == any_(
             bindparam("product_ids", type_=postgresql.ARRAY(Integer)))
     else:
         of_products = _review.c.product_id.in_(bindparam("product_ids", expanding=True))
-    # keyset_template contributes the cursor's condition; the window replaces its order and limit.
+    # keyset_template contributes the cursor's condition; the window replaces its order, and
+    # its limit parameter (size + 1) bounds each product's rows instead.
     matching = keyset_template(_select_reviews().where(of_products), NEWEST_FIRST, page
                                ).order_by(None).limit(None)
     walk = [_review.c.created_at, _review.c.id]
     order = [c.asc() for c in walk] if page.backwards else [c.desc() for c in walk]
     position = func.row_number().over(partition_by=_review.c.product_id, order_by=order)
     ranked = matching.add_columns(position.label("position")).subquery()
-    stmt = _REVIEW_PAGES[shape] = (
+    return (
         select(*(c for c in ranked.c if c.name != "position"))
-        .where(ranked.c.position <= bindparam("page_rows", type_=Integer))
+        .where(ranked.c.position <= bindparam("keyset_limit", type_=Integer))
         .order_by(ranked.c.product_id, ranked.c.position)
     )
-    return stmt
 
 
 async def review_pages(
@@ -142,9 +141,7 @@ async def review_pages(
     """The same page of reviews of each product, in one statement: the rows are numbered per
     product in the walk's order and the first `size + 1` of each are kept."""
     ids = sorted(set(product_ids))
-    params = keyset_params(NEWEST_FIRST, page)
-    params["page_rows"] = params.pop("keyset_limit")
-    params["product_ids"] = ids
+    params = {**keyset_params(NEWEST_FIRST, page), "product_ids": ids}
     stmt = _review_pages_statement(conn.dialect.name, page)
     rows: dict[int, list[ReviewRecord]] = {pid: [] for pid in ids}
     for record in (ReviewRecord(*row) for row in await driver_reads.fetch(conn, stmt, params)):

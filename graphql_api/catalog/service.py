@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,7 +53,7 @@ from graphql_api.core.pagination import (
     keyset_shape,
     keyset_template,
 )
-from graphql_api.core.sql import escape_like
+from graphql_api.core.sql import escape_like, shaped_statement
 from graphql_api.search import outbox as search_outbox
 
 # Reads run on a bare connection: cheaper than an ORM session.
@@ -131,71 +130,49 @@ def _has_tag(dialect: str, name: str) -> ColumnElement[bool]:
     return exists(select(literal(1)).select_from(each).where(each.c.value == bindparam(name)))
 
 
-def _filtered(stmt: Select[Any], query: ProductQuery, dialect: str) -> Select[Any]:
-    """`stmt` narrowed by the filters `query` sets, each value a named parameter
-    (`_filter_params`): one statement per shape of filter (`_filter_shape`)."""
+# A filter `query` sets: its parameter's name (None for one without a value), the value, and its
+# condition on that parameter.
+_Filter = tuple[str, Any, Callable[[str], ColumnElement[bool]]]
+
+
+def _filters(query: ProductQuery, dialect: str) -> list[_Filter]:
+    found: list[_Filter] = []
     if query.category_id is not None:
-        stmt = stmt.where(col(Product.category_id) == bindparam("filter_category_id"))
+        found.append(("filter_category_id", query.category_id,
+                      lambda p: col(Product.category_id) == bindparam(p)))
     if query.category_slug is not None:
-        category_ids = select(col(Category.id)).where(
-            col(Category.slug) == bindparam("filter_category_slug"))
-        stmt = stmt.where(col(Product.category_id).in_(category_ids.scalar_subquery()))
+        found.append(("filter_category_slug", query.category_slug,
+                      lambda p: col(Product.category_id).in_(select(col(Category.id)).where(
+                          col(Category.slug) == bindparam(p)).scalar_subquery())))
     if query.brand:
-        stmt = stmt.where(func.lower(col(Product.brand)) == bindparam("filter_brand"))
+        found.append(("filter_brand", query.brand.lower(),
+                      lambda p: func.lower(col(Product.brand)) == bindparam(p)))
     if query.name_contains:
-        stmt = stmt.where(col(Product.name).ilike(bindparam("filter_name"), escape="\\"))
+        found.append(("filter_name", f"%{escape_like(query.name_contains.strip())}%",
+                      lambda p: col(Product.name).ilike(bindparam(p), escape="\\")))
     if query.min_price is not None:
-        stmt = stmt.where(col(Product.price) >= bindparam("filter_min_price"))
+        found.append(("filter_min_price", query.min_price,
+                      lambda p: col(Product.price) >= bindparam(p)))
     if query.max_price is not None:
-        stmt = stmt.where(col(Product.price) <= bindparam("filter_max_price"))
-    if query.in_stock is True:
-        stmt = stmt.where(col(Product.stock) > 0)
-    elif query.in_stock is False:
-        stmt = stmt.where(col(Product.stock) <= 0)
-    for i in range(len(query.tags)):
-        stmt = stmt.where(_has_tag(dialect, f"filter_tag_{i}"))
-    return stmt
-
-
-def _filter_shape(query: ProductQuery) -> tuple[Any, ...]:
-    """What of `query` changes `_filtered`'s statement."""
-    return (query.category_id is not None, query.category_slug is not None, bool(query.brand),
-            bool(query.name_contains), query.min_price is not None, query.max_price is not None,
-            query.in_stock, len(query.tags))
-
-
-def _filter_params(query: ProductQuery, dialect: str) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if query.category_id is not None:
-        params["filter_category_id"] = query.category_id
-    if query.category_slug is not None:
-        params["filter_category_slug"] = query.category_slug
-    if query.brand:
-        params["filter_brand"] = query.brand.lower()
-    if query.name_contains:
-        params["filter_name"] = f"%{escape_like(query.name_contains.strip())}%"
-    if query.min_price is not None:
-        params["filter_min_price"] = query.min_price
-    if query.max_price is not None:
-        params["filter_max_price"] = query.max_price
+        found.append(("filter_max_price", query.max_price,
+                      lambda p: col(Product.price) <= bindparam(p)))
+    if query.in_stock is not None:
+        found.append((f"in_stock_{query.in_stock}", None, lambda _: col(Product.stock) > 0
+                      if query.in_stock else col(Product.stock) <= 0))
     for i, tag in enumerate(query.tags):
-        params[f"filter_tag_{i}"] = [tag] if dialect == "postgresql" else tag
-    return params
+        found.append((f"filter_tag_{i}", [tag] if dialect == "postgresql" else tag,
+                      lambda p: _has_tag(dialect, p)))
+    return found
 
 
-# Statements by shape (dialect, filters, sort, page direction and cursor): a listing's statement
-# and its SQLAlchemy cache key were ~0.1 ms of a page's CPU when built for every request.
-_STATEMENTS: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
-_MAX_STATEMENTS = 256
+def _narrowed(stmt: Select[Any], filters: list[_Filter]) -> Select[Any]:
+    return stmt.where(*(condition(name) for name, _, condition in filters))
 
 
-def _shaped(shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
-    stmt = _STATEMENTS.get(shape)
-    if stmt is None:
-        stmt = _STATEMENTS[shape] = build()
-        if len(_STATEMENTS) > _MAX_STATEMENTS:
-            _STATEMENTS.popitem(last=False)
-    return stmt
+def _shape_and_params(filters: list[_Filter]) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """What of the filters changes the statement, and the values it binds."""
+    return (tuple(name for name, _, _ in filters),
+            {name: value for name, value, _ in filters if value is not None})
 
 
 def listing_statement(query: ProductQuery, sort: ProductSort, page: PageArgs, dialect: str,
@@ -203,16 +180,16 @@ def listing_statement(query: ProductQuery, sort: ProductSort, page: PageArgs, di
                       ) -> tuple[Select[Any], dict[str, Any]]:
     """A listing page's statement (the same object for every page of its shape) and its
     parameters; with `columns`, of only those record fields (`records.projection`)."""
-    key = sort.key()
-    params = {**_filter_params(query, dialect), **keyset_params(key, page)}
+    key, filters = sort.key(), _filters(query, dialect)
+    shape, params = _shape_and_params(filters)
 
     def build() -> Select[Any]:
         base = _LIVE_PRODUCTS if columns is None else projection(columns).select.where(_live)
-        return keyset_template(_filtered(base, query, dialect), key, page)
+        return keyset_template(_narrowed(base, filters), key, page)
 
-    stmt = _shaped(("list", dialect, _filter_shape(query), sort, keyset_shape(page), columns),
-                   build)
-    return stmt, params
+    stmt = shaped_statement(("listing", dialect, shape, sort, keyset_shape(page), columns),
+                            build)
+    return stmt, {**params, **keyset_params(key, page)}
 
 
 async def list_products(
@@ -232,9 +209,11 @@ def _dialect(conn: Reader) -> str:
 
 async def count_products(conn: Reader, query: ProductQuery) -> int:
     dialect = _dialect(conn)
-    stmt = _shaped(("count", dialect, _filter_shape(query)), lambda: _filtered(
-        select(func.count()).select_from(Product).where(_live), query, dialect))
-    return int(await conn.scalar(stmt, _filter_params(query, dialect)) or 0)
+    filters = _filters(query, dialect)
+    shape, params = _shape_and_params(filters)
+    stmt = shaped_statement(("product_count", dialect, shape), lambda: _narrowed(
+        select(func.count()).select_from(Product).where(_live), filters))
+    return int(await conn.scalar(stmt, params) or 0)
 
 
 # Built once: every product batch (carts, search hits, suggestions, orders) runs it, and making

@@ -204,10 +204,14 @@ class Cache:
         self._answered_at = time.monotonic()
 
     @property
+    def enabled(self) -> bool:
+        return self.kind != "disabled"
+
+    @property
     def _skipping(self) -> bool:
         # A disabled cache answers nothing: no backend call (each is a task under aiocache's
         # timeout) for a value known to be absent.
-        return self.kind == "disabled" or time.monotonic() < self._open_until
+        return not self.enabled or time.monotonic() < self._open_until
 
     # --- hit and miss counting -------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from strawberry.types.execution import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graphql_api.core.error_policy import ErrorPolicy, policed
+from graphql_api.core.operation_scope import OperationScope, operation_scope
 from graphql_api.core.validation_cache import DocumentValidationCache
 
 # Extensions whose hooks are all at parse or validation time: deterministic in the text.
@@ -59,18 +60,16 @@ class Prepared:
 class PreparedOperations:
     """The operations that passed parsing and validation, by (text, operation name): an LRU."""
 
-    def __init__(self, maxsize: int, scope: type[SchemaExtension], hide_suggestions: bool
-                 ) -> None:
+    def __init__(self, maxsize: int, hide_suggestions: bool) -> None:
         self.maxsize = maxsize
-        self.scope = scope
         self.hide_suggestions = hide_suggestions
         self._entries: OrderedDict[tuple[str, str | None], Prepared] = OrderedDict()
 
     @classmethod
-    def for_extensions(cls, extensions: Iterable[Callable[[], SchemaExtension]], maxsize: int,
-                       scope: type[SchemaExtension]) -> PreparedOperations | None:
+    def for_extensions(cls, extensions: Iterable[Callable[[], SchemaExtension]], maxsize: int
+                       ) -> PreparedOperations | None:
         """A cache for this extension set, or None if one of them hooks execution in a way the
-        prepared path does not reproduce (only `scope` and ErrorPolicy may)."""
+        prepared path does not reproduce (only OperationScope and ErrorPolicy may)."""
         hide_suggestions = False
         policies = 0
         for factory in extensions:
@@ -78,11 +77,12 @@ class PreparedOperations:
             if type(extension) is ErrorPolicy:
                 hide_suggestions = extension.hide_suggestions
                 policies += 1
-            elif type(extension) is not scope and not isinstance(extension, _PARSE_OR_VALIDATE):
+            elif type(extension) is not OperationScope and not isinstance(
+                    extension, _PARSE_OR_VALIDATE):
                 return None
             if extension._implements_resolve():
                 return None
-        return cls(maxsize, scope, hide_suggestions) if policies == 1 else None
+        return cls(maxsize, hide_suggestions) if policies == 1 else None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -110,10 +110,7 @@ class PreparedOperations:
     async def execute(self, schema: GraphQLSchema, prepared: Prepared, executor_class: Any,
                       variable_values: dict[str, Any] | None, context: Any) -> ExecutionResult:
         """What Strawberry's `execute` returns for this operation, by graphql-core directly."""
-        begin = getattr(context, "begin_operation", None)
-        if begin is not None:
-            begin()
-        try:
+        with operation_scope(context):
             try:
                 outcome = execute(schema, prepared.document, root_value=None,
                                   context_value=context, variable_values=variable_values,
@@ -132,10 +129,6 @@ class PreparedOperations:
                 errors[:] = [policed(e, hide_suggestions=self.hide_suggestions,
                                      request_id=request_id) for e in errors]
             return ExecutionResult(data=data, errors=errors, extensions={})
-        finally:
-            end = getattr(context, "end_operation", None)
-            if end is not None:
-                end()
 
 
 class RememberPrepared(SchemaExtension):

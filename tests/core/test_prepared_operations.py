@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from graphql_api.core.prepared_operations import PreparedOperations
 from graphql_api.core.settings import Settings
-from graphql_api.schema import OperationScope, build_schema, schema_extensions
+from graphql_api.schema import build_schema, schema_extensions
 
 GR = "application/graphql-response+json"
 
@@ -195,8 +195,8 @@ def test_an_extension_that_hooks_execution_turns_the_lane_off() -> None:
 
     settings = Settings(_env_file=None)
     extensions = schema_extensions(settings)
-    assert PreparedOperations.for_extensions(extensions, 8, OperationScope) is not None
-    assert PreparedOperations.for_extensions([*extensions, Timing], 8, OperationScope) is None
+    assert PreparedOperations.for_extensions(extensions, 8) is not None
+    assert PreparedOperations.for_extensions([*extensions, Timing], 8) is None
     assert build_schema(settings).prepared is not None
 
 
@@ -206,7 +206,7 @@ def test_the_cache_is_bounded_and_keeps_the_recent() -> None:
 
     from graphql_api.core.prepared_operations import Prepared
 
-    operations = PreparedOperations(maxsize=2, scope=OperationScope, hide_suggestions=True)
+    operations = PreparedOperations(maxsize=2, hide_suggestions=True)
     document = parse("{ __typename }")
     for name in ("a", "b"):
         operations.remember(name, None, Prepared(document, OperationType.QUERY, None))
